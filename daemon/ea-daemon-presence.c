@@ -15,6 +15,7 @@
 
 #include "ea-util.h"
 #include "ea-daemon-private.h"
+#include "ea-router.h"
 
 static void
 expert_state_free (gpointer data)
@@ -60,16 +61,11 @@ ea_daemon_expert_sessions (EaDaemon *self, const char *address)
 gboolean
 ea_daemon_is_interruptible (EaDaemon *self, EaDirExpert *expert, EaDirGroup *group)
 {
-  EaContact *c;
-
   if (expert == NULL)
     return FALSE;
-  if (ea_jid_equal_bare (expert->address, ea_daemon_get_account (self)))
-    return FALSE;
-  c = ea_roster_lookup (self->roster, expert->address);
-  if (!ea_dir_group_interrupts_on (group, ea_contact_status (c)))
-    return FALSE;
-  return ea_contact_sessions (c) < expert->max_sessions;
+  return ea_router_is_interruptible (group, expert,
+                                     ea_roster_lookup (self->roster, expert->address),
+                                     ea_daemon_get_account (self));
 }
 
 static gboolean

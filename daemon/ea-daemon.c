@@ -827,7 +827,8 @@ ea_daemon_unexport (EaDaemon *self)
 {
   if (self->manager != NULL)
     g_dbus_object_manager_server_set_connection (self->manager, NULL);
-  if (self->root != NULL)
+  if (self->root != NULL &&
+      g_dbus_interface_skeleton_get_connection (G_DBUS_INTERFACE_SKELETON (self->root)) != NULL)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->root));
 }
 

@@ -183,8 +183,12 @@ file_info_cb (GObject *source, GAsyncResult *res, gpointer data)
       return;
     }
 
-  g_file_load_contents_async (G_FILE (source), g_task_get_cancellable (task),
-                              file_loaded_cb, g_steal_pointer (&task));
+  {
+    GCancellable *cancellable = g_task_get_cancellable (task);
+
+    g_file_load_contents_async (G_FILE (source), cancellable, file_loaded_cb,
+                                g_steal_pointer (&task));
+  }
 }
 
 /* Refuses a file that others could read, before reading a byte of it. */
