@@ -143,12 +143,16 @@ ea_directory_get_expert (EaDirectory *self, const char *address)
 }
 
 /* Every expert of every group, sorted by address. */
+static int
+compare_experts (gconstpointer a, gconstpointer b)
+{
+  return strcmp (((const EaDirExpert *) a)->address, ((const EaDirExpert *) b)->address);
+}
+
 GList *
 ea_directory_get_experts (EaDirectory *self)
 {
-  GList *list = g_hash_table_get_values (self->experts);
-
-  return g_list_sort (list, (GCompareFunc) (void (*) (void)) strcmp);
+  return g_list_sort (g_hash_table_get_values (self->experts), compare_experts);
 }
 
 EaDirAgent *

@@ -330,6 +330,28 @@ test_fingerprint (void)
 
   g_assert_cmpstr (fa, ==, fb);
   g_assert_cmpstr (fa, !=, fc);
+
+  /* Stable however the hash tables happen to be laid out. */
+  {
+    g_autoptr(GString) text = g_string_new ("[Group big]\nExperts=");
+    g_autoptr(GKeyFile) k1 = NULL;
+    g_autoptr(GKeyFile) k2 = NULL;
+    g_autoptr(EaDirectory) d1 = NULL;
+    g_autoptr(EaDirectory) d2 = NULL;
+    g_autofree char *f1 = NULL;
+    g_autofree char *f2 = NULL;
+
+    for (int i = 0; i < 40; i++)
+      g_string_append_printf (text, "expert%02d@example.org;", i);
+    g_string_append (text, "\n");
+    k1 = parse_ok (text->str);
+    d1 = build (k1, NULL);
+    k2 = parse_ok (text->str);
+    d2 = build (k2, NULL);
+    f1 = ea_directory_fingerprint (d1);
+    f2 = ea_directory_fingerprint (d2);
+    g_assert_cmpstr (f1, ==, f2);
+  }
 }
 
 static void
