@@ -10,6 +10,10 @@
 
 #include <string.h>
 
+#include <glib/gi18n.h>
+
+#include "ea-error.h"
+#include "ea-translate.h"
 #include "ea-util.h"
 #include "ea-protocol.h"
 
@@ -318,4 +322,536 @@ ea_disco_info_has_feature (xmpp_stanza_t *result, const char *feature)
         g_strcmp0 (xmpp_stanza_get_attribute (c, "var"), feature) == 0)
       return TRUE;
   return FALSE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Control stanzas (section 5)                                         */
+/* ------------------------------------------------------------------ */
+
+static const char * const query_fields[] = { "channel", "customer", "reference", NULL };
+
+void
+ea_stanza_add_no_store (xmpp_stanza_t *message)
+{
+  /* Control stanzas are transient and may carry customer context:
+   * servers must not archive them (XEP-0334). */
+  ea_stanza_add_child (message, "no-permanent-store", EA_NS_HINTS);
+}
+
+char *
+ea_message_body (xmpp_stanza_t *message)
+{
+  char *body = ea_stanza_child_text (message, "body");
+
+  if (body != NULL && !g_utf8_validate (body, -1, NULL))
+    g_clear_pointer (&body, g_free);
+  return body;
+}
+
+char *
+ea_message_thread (xmpp_stanza_t *message)
+{
+  char *thread = ea_stanza_child_text (message, "thread");
+
+  if (thread != NULL)
+    g_strstrip (thread);
+  return thread;
+}
+
+void
+ea_offer_info_clear (EaOfferInfo *info)
+{
+  g_clear_pointer (&info->id, g_free);
+  g_clear_pointer (&info->group, g_free);
+  g_clear_pointer (&info->summary, g_free);
+  g_clear_pointer (&info->agent, g_free);
+  g_clear_pointer (&info->agent_name, g_free);
+  g_clear_pointer (&info->query, g_variant_unref);
+  g_clear_pointer (&info->masked, g_strfreev);
+  memset (info, 0, sizeof *info);
+}
+
+static gboolean
+text_ok (const char *text, gsize max_bytes)
+{
+  return text != NULL && strlen (text) <= max_bytes && g_utf8_validate (text, -1, NULL);
+}
+
+/**
+ * ea_query_is_valid:
+ *
+ * A query as RequestHelp takes it: "summary" (required, one line, 1 to 200
+ * characters), "channel", "customer", "reference" (short lines) and
+ * "details" (up to 4 KiB), all strings.
+ */
+gboolean
+ea_query_is_valid (GVariant *query, GError **error)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+  const char *summary = NULL;
+
+  g_variant_iter_init (&iter, query);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    {
+      const char *text;
+
+      if (!g_str_equal (key, "summary") && !g_str_equal (key, "details") &&
+          !g_strv_contains (query_fields, key))
+        {
+          g_set_error (error, EA_ERROR, EA_ERROR_INVALID_ARGS,
+                       _("The query has an unknown key “%s”: use summary, channel, customer, "
+                         "reference or details."), key);
+          g_variant_unref (value);
+          return FALSE;
+        }
+      if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          g_set_error (error, EA_ERROR, EA_ERROR_INVALID_ARGS,
+                       _("The query key “%s” must be a string (s), not %s."),
+                       key, g_variant_get_type_string (value));
+          g_variant_unref (value);
+          return FALSE;
+        }
+      text = g_variant_get_string (value, NULL);
+      if (g_str_equal (key, "summary"))
+        summary = text;
+      else if (g_str_equal (key, "details"))
+        {
+          if (strlen (text) > EA_MAX_DETAILS_BYTES)
+            {
+              g_set_error (error, EA_ERROR, EA_ERROR_INVALID_ARGS,
+                           _("The details are longer than %d bytes."), EA_MAX_DETAILS_BYTES);
+              g_variant_unref (value);
+              return FALSE;
+            }
+        }
+      else if (strlen (text) > 200 || !ea_text_is_one_line (text))
+        {
+          g_set_error (error, EA_ERROR, EA_ERROR_INVALID_ARGS,
+                       _("The query key “%s” must be one line of at most 200 bytes."), key);
+          g_variant_unref (value);
+          return FALSE;
+        }
+    }
+
+  if (summary == NULL)
+    {
+      g_set_error_literal (error, EA_ERROR, EA_ERROR_INVALID_ARGS,
+                           _("The query needs a “summary”: one line saying what the "
+                             "customer needs."));
+      return FALSE;
+    }
+  {
+    g_autofree char *trimmed = g_strstrip (g_strdup (summary));
+    glong chars = g_utf8_strlen (summary, -1);
+
+    if (*trimmed == '\0' || chars > EA_MAX_SUMMARY_CHARS || !ea_text_is_one_line (summary))
+      {
+        g_set_error (error, EA_ERROR, EA_ERROR_INVALID_ARGS,
+                     _("The summary must be one line of 1 to %d characters."),
+                     EA_MAX_SUMMARY_CHARS);
+        return FALSE;
+      }
+  }
+  return TRUE;
+}
+
+/* Builds the offer. @info->query must not hold masked fields any more. */
+xmpp_stanza_t *
+ea_offer_build (xmpp_ctx_t        *ctx,
+                const EaOfferInfo *info,
+                const char        *to,
+                const char        *type,
+                const char        *body,
+                const char        *stanza_id)
+{
+  xmpp_stanza_t *m = ea_stanza_new (ctx, "message", type, to, stanza_id);
+  xmpp_stanza_t *offer = ea_stanza_add_child (m, "offer", EA_NS);
+  xmpp_stanza_t *agent, *query;
+  g_autofree char *expires = ea_time_to_iso8601 (info->expires);
+  const char *details = NULL;
+
+  xmpp_stanza_set_attribute (offer, "id", info->id);
+  xmpp_stanza_set_attribute (offer, "group", info->group);
+  xmpp_stanza_set_attribute (offer, "expires", expires);
+  ea_stanza_set_attr_uint (offer, "experts", MAX (info->experts, 1));
+  ea_stanza_set_attr_uint (offer, "timeout", info->timeout);
+
+  agent = ea_stanza_add_child (offer, "agent", NULL);
+  xmpp_stanza_set_attribute (agent, "jid", info->agent);
+  if (info->agent_name != NULL)
+    xmpp_stanza_set_attribute (agent, "name", info->agent_name);
+  ea_stanza_add_text (offer, "summary", NULL, info->summary);
+
+  query = ea_stanza_add_child (offer, "query", NULL);
+  for (guint i = 0; query_fields[i]; i++)
+    {
+      const char *v = NULL;
+
+      if (info->query && g_variant_lookup (info->query, query_fields[i], "&s", &v) && *v)
+        xmpp_stanza_set_attribute (query, query_fields[i], v);
+    }
+  if (info->masked != NULL && info->masked[0] != NULL)
+    {
+      g_autofree char *masked = g_strjoinv (" ", info->masked);
+
+      xmpp_stanza_set_attribute (query, "masked", masked);
+    }
+  if (info->query && g_variant_lookup (info->query, "details", "&s", &details) && *details)
+    ea_stanza_add_text (query, "details", NULL, details);
+
+  if (body != NULL)
+    ea_stanza_add_text (m, "body", NULL, body);
+  ea_stanza_add_text (m, "thread", NULL, info->id);
+  ea_stanza_add_no_store (m);
+  return m;
+}
+
+static char *
+stanza_text_limited (xmpp_stanza_t *parent, const char *name, gsize max)
+{
+  g_autofree char *text = ea_stanza_child_text (parent, name);
+
+  if (text == NULL || !text_ok (text, max))
+    return NULL;
+  return g_steal_pointer (&text);
+}
+
+/**
+ * ea_offer_parse:
+ *
+ * Reads the offer element of a message. Anything malformed (a bad id, a
+ * summary that is not one line of 1 to 200 characters, oversized fields,
+ * invalid UTF-8) makes the whole offer invalid, with a reason for the log.
+ */
+gboolean
+ea_offer_parse (xmpp_stanza_t *message, EaOfferInfo *out, GError **error)
+{
+  xmpp_stanza_t *offer = ea_stanza_child (message, "offer", EA_NS);
+  xmpp_stanza_t *agent, *query;
+  const char *id, *group, *expires, *jid, *name;
+  guint64 v;
+  GVariantBuilder qb;
+  g_autoptr(GStrvBuilder) masked = g_strv_builder_new ();
+
+  memset (out, 0, sizeof *out);
+  if (offer == NULL)
+    return FALSE;
+
+  id = xmpp_stanza_get_attribute (offer, "id");
+  group = xmpp_stanza_get_attribute (offer, "group");
+  if (!ea_id_is_valid (id))
+    {
+      g_set_error_literal (error, EA_ERROR, EA_ERROR_INVALID_ARGS, "offer with an invalid id");
+      return FALSE;
+    }
+  if (group == NULL || !text_ok (group, 64))
+    {
+      g_set_error_literal (error, EA_ERROR, EA_ERROR_INVALID_ARGS, "offer without a valid group");
+      return FALSE;
+    }
+
+  out->id = g_strdup (id);
+  out->group = g_strdup (group);
+  out->experts = ea_stanza_attr_uint (offer, "experts", 1000, &v) && v > 0 ? (guint) v : 1;
+  out->timeout = ea_stanza_attr_uint (offer, "timeout", 86400, &v) ? (guint) v : 0;
+  expires = xmpp_stanza_get_attribute (offer, "expires");
+  if (expires != NULL && !ea_time_from_iso8601 (expires, &out->expires))
+    out->expires = 0;
+
+  out->summary = stanza_text_limited (offer, "summary", 4 * EA_MAX_SUMMARY_CHARS);
+  if (out->summary == NULL || g_utf8_strlen (out->summary, -1) > EA_MAX_SUMMARY_CHARS ||
+      !ea_text_is_one_line (out->summary) || *out->summary == '\0')
+    {
+      g_set_error_literal (error, EA_ERROR, EA_ERROR_INVALID_ARGS, "offer with an invalid summary");
+      ea_offer_info_clear (out);
+      return FALSE;
+    }
+
+  agent = ea_stanza_child (offer, "agent", NULL);
+  jid = agent ? xmpp_stanza_get_attribute (agent, "jid") : NULL;
+  name = agent ? xmpp_stanza_get_attribute (agent, "name") : NULL;
+  if (jid != NULL && ea_jid_is_valid_bare (jid))
+    out->agent = ea_jid_bare (jid);
+  if (name != NULL && text_ok (name, 256) && ea_text_is_one_line (name))
+    out->agent_name = g_strdup (name);
+
+  g_variant_builder_init (&qb, G_VARIANT_TYPE_VARDICT);
+  query = ea_stanza_child (offer, "query", NULL);
+  if (query != NULL)
+    {
+      const char *masked_attr = xmpp_stanza_get_attribute (query, "masked");
+      g_autofree char *details = NULL;
+
+      for (guint i = 0; query_fields[i]; i++)
+        {
+          const char *value = xmpp_stanza_get_attribute (query, query_fields[i]);
+
+          if (value != NULL && text_ok (value, EA_MAX_FIELD_BYTES))
+            g_variant_builder_add (&qb, "{sv}", query_fields[i], g_variant_new_string (value));
+        }
+      details = stanza_text_limited (query, "details", EA_MAX_DETAILS_BYTES);
+      if (details != NULL && *details)
+        g_variant_builder_add (&qb, "{sv}", "details", g_variant_new_string (details));
+      if (masked_attr != NULL && text_ok (masked_attr, 256))
+        {
+          g_auto(GStrv) names = g_strsplit (masked_attr, " ", -1);
+
+          for (guint i = 0; names[i]; i++)
+            if (g_strv_contains (query_fields, names[i]) || g_str_equal (names[i], "details"))
+              g_strv_builder_add (masked, names[i]);
+        }
+    }
+  out->query = g_variant_ref_sink (g_variant_builder_end (&qb));
+  out->masked = g_strv_builder_end (masked);
+  return TRUE;
+}
+
+static void
+append_field (GString *s, const char *label_msgid, const char *value, const char *language)
+{
+  if (value == NULL || *value == '\0')
+    return;
+  if (s->len > 0)
+    g_string_append (s, " · ");
+  g_string_append_printf (s, "%s: %s", ea_translate (language, label_msgid), value);
+}
+
+/**
+ * ea_offer_body:
+ *
+ * The readable text of an offer for people with an ordinary client: who
+ * asks which group, the summary and the context, and how to answer. The
+ * reply grammar itself ("ok CODE", "no CODE") is never translated.
+ */
+char *
+ea_offer_body (const EaOfferInfo *info, const char *group_name, const char *language)
+{
+  g_autoptr(GString) context = g_string_new (NULL);
+  g_autofree char *code = g_strndup (info->id, EA_REPLY_CODE_LEN);
+  const char *who = info->agent_name ? info->agent_name : info->agent;
+  const char *channel = NULL, *customer = NULL, *reference = NULL, *details = NULL;
+  GString *body = g_string_new (NULL);
+
+  if (info->query != NULL)
+    {
+      g_variant_lookup (info->query, "channel", "&s", &channel);
+      g_variant_lookup (info->query, "customer", "&s", &customer);
+      g_variant_lookup (info->query, "reference", "&s", &reference);
+      g_variant_lookup (info->query, "details", "&s", &details);
+    }
+  if (info->masked != NULL && g_strv_contains ((const char * const *) info->masked, "customer"))
+    customer = ea_translate (language, N_("(shown on accept)"));
+
+  g_string_append_printf (body, ea_translate (language, N_("%s asks %s for help: %s")),
+                          who ? who : "?", group_name ? group_name : info->group, info->summary);
+  append_field (context, N_("Channel"), channel, language);
+  append_field (context, N_("Customer"), customer, language);
+  append_field (context, N_("Reference"), reference, language);
+  if (context->len > 0)
+    g_string_append_printf (body, "\n%s", context->str);
+  if (details != NULL && *details)
+    g_string_append_printf (body, "\n%s", details);
+  g_string_append_c (body, '\n');
+  g_string_append_printf (body,
+                          ea_translate (language,
+                                        N_("Reply “ok %s” to take it, “no %s” to decline.")),
+                          code, code);
+  return g_string_free (body, FALSE);
+}
+
+void
+ea_control_clear (EaControl *c)
+{
+  g_clear_pointer (&c->id, g_free);
+  g_clear_pointer (&c->session, g_free);
+  g_clear_pointer (&c->reason, g_free);
+  g_clear_pointer (&c->by, g_free);
+  g_clear_pointer (&c->room, g_free);
+  g_clear_pointer (&c->query, g_variant_unref);
+  memset (c, 0, sizeof *c);
+}
+
+static const char * const control_names[] = {
+  NULL, "accept", "decline", "assigned", "withdraw", "close"
+};
+
+const char *
+ea_control_kind_name (EaControlKind kind)
+{
+  if ((guint) kind >= G_N_ELEMENTS (control_names))
+    return NULL;
+  return control_names[kind];
+}
+
+xmpp_stanza_t *
+ea_control_build (xmpp_ctx_t      *ctx,
+                  const EaControl *c,
+                  const char      *to,
+                  const char      *type,
+                  const char      *stanza_id)
+{
+  xmpp_stanza_t *m = ea_stanza_new (ctx, "message", type ? type : "normal", to, stanza_id);
+  xmpp_stanza_t *el = ea_stanza_add_child (m, ea_control_kind_name (c->kind), EA_NS);
+
+  ea_stanza_set_attr (el, "id", c->id);
+  ea_stanza_set_attr (el, "session", c->session);
+  ea_stanza_set_attr (el, "reason", c->reason);
+  ea_stanza_set_attr (el, "by", c->by);
+  ea_stanza_set_attr (el, "room", c->room);
+  if (c->query != NULL && g_variant_n_children (c->query) > 0)
+    {
+      xmpp_stanza_t *q = ea_stanza_add_child (el, "query", NULL);
+      const char *details = NULL;
+
+      for (guint i = 0; query_fields[i]; i++)
+        {
+          const char *v = NULL;
+
+          if (g_variant_lookup (c->query, query_fields[i], "&s", &v))
+            xmpp_stanza_set_attribute (q, query_fields[i], v);
+        }
+      if (g_variant_lookup (c->query, "details", "&s", &details))
+        ea_stanza_add_text (q, "details", NULL, details);
+    }
+  if (c->id != NULL)
+    ea_stanza_add_text (m, "thread", NULL, c->id);
+  ea_stanza_add_no_store (m);
+  return m;
+}
+
+/**
+ * ea_control_parse:
+ *
+ * Reads accept, decline, assigned, withdraw or close. Ids of any other
+ * form than 32 lowercase hex digits make it invalid (DESIGN 9).
+ */
+gboolean
+ea_control_parse (xmpp_stanza_t *message, EaControl *out, GError **error)
+{
+  xmpp_stanza_t *el = NULL;
+  const char *id, *session, *reason, *by, *room;
+
+  memset (out, 0, sizeof *out);
+  for (guint k = EA_CONTROL_ACCEPT; k <= EA_CONTROL_CLOSE && el == NULL; k++)
+    {
+      el = ea_stanza_child (message, control_names[k], EA_NS);
+      if (el != NULL)
+        out->kind = k;
+    }
+  if (el == NULL)
+    return FALSE;
+
+  id = xmpp_stanza_get_attribute (el, "id");
+  session = xmpp_stanza_get_attribute (el, "session");
+  reason = xmpp_stanza_get_attribute (el, "reason");
+  by = xmpp_stanza_get_attribute (el, "by");
+  room = xmpp_stanza_get_attribute (el, "room");
+
+  if (out->kind != EA_CONTROL_CLOSE && !ea_id_is_valid (id))
+    goto invalid;
+  if ((out->kind == EA_CONTROL_CLOSE || out->kind == EA_CONTROL_ASSIGNED) &&
+      !ea_id_is_valid (session))
+    goto invalid;
+  if (reason != NULL && (!text_ok (reason, 256) || !ea_text_is_one_line (reason)))
+    reason = NULL;
+  if (by != NULL && !ea_jid_is_valid_bare (by))
+    by = NULL;
+  if (room != NULL && !ea_jid_is_valid_bare (room))
+    goto invalid;
+
+  out->id = g_strdup (id);
+  out->session = g_strdup (session);
+  out->reason = g_strdup (reason);
+  out->by = by ? ea_jid_bare (by) : NULL;
+  out->room = room ? ea_jid_bare (room) : NULL;
+
+  if (out->kind == EA_CONTROL_ASSIGNED)
+    {
+      xmpp_stanza_t *q = ea_stanza_child (el, "query", NULL);
+      GVariantBuilder qb;
+
+      g_variant_builder_init (&qb, G_VARIANT_TYPE_VARDICT);
+      for (guint i = 0; q != NULL && query_fields[i]; i++)
+        {
+          const char *v = xmpp_stanza_get_attribute (q, query_fields[i]);
+
+          if (v != NULL && text_ok (v, EA_MAX_FIELD_BYTES))
+            g_variant_builder_add (&qb, "{sv}", query_fields[i], g_variant_new_string (v));
+        }
+      if (q != NULL)
+        {
+          g_autofree char *details = stanza_text_limited (q, "details", EA_MAX_DETAILS_BYTES);
+
+          if (details != NULL && *details)
+            g_variant_builder_add (&qb, "{sv}", "details", g_variant_new_string (details));
+        }
+      out->query = g_variant_ref_sink (g_variant_builder_end (&qb));
+    }
+  return TRUE;
+
+invalid:
+  g_set_error (error, EA_ERROR, EA_ERROR_INVALID_ARGS, "%s with an invalid id or address",
+               control_names[out->kind]);
+  ea_control_clear (out);
+  return FALSE;
+}
+
+/**
+ * ea_reply_parse:
+ *
+ * The answer of an expert with an ordinary client: "ok CODE" accepts,
+ * "no CODE [reason]" declines; trimmed, case-insensitive, never translated.
+ */
+gboolean
+ea_reply_parse (const char *body, gboolean *accept, char **code, char **reason)
+{
+  g_autofree char *text = NULL;
+  char *p, *word_end;
+  gboolean yes;
+
+  *code = NULL;
+  if (reason != NULL)
+    *reason = NULL;
+  if (body == NULL || strlen (body) > 512)
+    return FALSE;
+
+  text = g_strstrip (g_strdup (body));
+  if (g_ascii_strncasecmp (text, "ok", 2) == 0 && g_ascii_isspace (text[2]))
+    yes = TRUE;
+  else if (g_ascii_strncasecmp (text, "no", 2) == 0 && g_ascii_isspace (text[2]))
+    yes = FALSE;
+  else
+    return FALSE;
+
+  p = text + 2;
+  while (g_ascii_isspace (*p))
+    p++;
+  word_end = p;
+  while (*word_end && !g_ascii_isspace (*word_end))
+    word_end++;
+  if (word_end - p != EA_REPLY_CODE_LEN)
+    return FALSE;
+  for (char *q = p; q < word_end; q++)
+    if (!g_ascii_isxdigit (*q))
+      return FALSE;
+
+  /* "ok CODE" is the whole message; a decline may give a reason. */
+  if (yes && *word_end != '\0')
+    return FALSE;
+
+  *accept = yes;
+  *code = g_ascii_strdown (p, EA_REPLY_CODE_LEN);
+  if (!yes && reason != NULL)
+    {
+      char *r = word_end;
+
+      while (g_ascii_isspace (*r))
+        r++;
+      if (*r && ea_text_is_one_line (r) && g_utf8_validate (r, -1, NULL))
+        *reason = g_strndup (r, 256);
+    }
+  return TRUE;
 }

@@ -76,6 +76,81 @@ xmpp_stanza_t *ea_presence_build      (xmpp_ctx_t    *ctx,
                                        guint          sessions,
                                        guint          max_sessions);
 
+/* The control elements of section 5 */
+#define EA_MAX_SUMMARY_CHARS 200
+#define EA_MAX_DETAILS_BYTES 4096
+#define EA_MAX_FIELD_BYTES 1024
+#define EA_MAX_MESSAGE_BYTES 65536
+#define EA_REPLY_CODE_LEN 4
+
+typedef struct {
+  char *id;             /* REQID */
+  char *group;
+  char *summary;
+  char *agent;          /* the agent's bare address */
+  char *agent_name;
+  gint64 expires;       /* unix us, from the expires attribute; 0 if absent */
+  guint timeout;        /* seconds left when sent */
+  guint experts;
+  GVariant *query;      /* a{sv}: channel, customer, reference, details (s each) */
+  GStrv masked;         /* query fields left out until assigned */
+} EaOfferInfo;
+
+typedef enum {
+  EA_CONTROL_NONE,
+  EA_CONTROL_ACCEPT,
+  EA_CONTROL_DECLINE,
+  EA_CONTROL_ASSIGNED,
+  EA_CONTROL_WITHDRAW,
+  EA_CONTROL_CLOSE,
+} EaControlKind;
+
+typedef struct {
+  EaControlKind kind;
+  char *id;             /* REQID (not for close) */
+  char *session;        /* assigned, close */
+  char *reason;         /* decline, withdraw */
+  char *by;             /* withdraw: who took it */
+  char *room;           /* assigned for several experts */
+  GVariant *query;      /* assigned: the masked fields, a{sv} */
+} EaControl;
+
+void           ea_offer_info_clear    (EaOfferInfo   *info);
+xmpp_stanza_t *ea_offer_build         (xmpp_ctx_t         *ctx,
+                                       const EaOfferInfo  *info,
+                                       const char         *to,
+                                       const char         *type,
+                                       const char         *body,
+                                       const char         *stanza_id);
+gboolean       ea_offer_parse         (xmpp_stanza_t *message,
+                                       EaOfferInfo   *out,
+                                       GError       **error);
+char          *ea_offer_body          (const EaOfferInfo *info,
+                                       const char        *group_name,
+                                       const char        *language);
+gboolean       ea_query_is_valid      (GVariant          *query,
+                                       GError           **error);
+
+void           ea_control_clear       (EaControl     *control);
+xmpp_stanza_t *ea_control_build       (xmpp_ctx_t      *ctx,
+                                       const EaControl *control,
+                                       const char      *to,
+                                       const char      *type,
+                                       const char      *stanza_id);
+gboolean       ea_control_parse       (xmpp_stanza_t *message,
+                                       EaControl     *out,
+                                       GError       **error);
+const char    *ea_control_kind_name   (EaControlKind  kind);
+
+gboolean       ea_reply_parse         (const char    *body,
+                                       gboolean      *accept,
+                                       char         **code,
+                                       char         **reason);
+
+void           ea_stanza_add_no_store (xmpp_stanza_t *message);
+char          *ea_message_body        (xmpp_stanza_t *message);
+char          *ea_message_thread      (xmpp_stanza_t *message);
+
 /* Service discovery and capabilities */
 const char    *ea_caps_ver            (void);
 xmpp_stanza_t *ea_disco_info_result   (xmpp_ctx_t    *ctx,
