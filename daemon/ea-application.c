@@ -34,6 +34,30 @@ quit_on_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+accept_offer_activated (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  EaApplication *self = data;
+
+  if (self->daemon != NULL)
+    ea_daemon_accept_offer (self->daemon, g_variant_get_string (param, NULL));
+}
+
+static void
+decline_offer_activated (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  EaApplication *self = data;
+
+  if (self->daemon != NULL)
+    ea_daemon_decline_offer (self->daemon, g_variant_get_string (param, NULL));
+}
+
+static void
+show_offer_activated (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  /* The notification itself is the daemon's only view: nothing to open. */
+}
+
 static int
 ea_application_handle_local_options (GApplication *app, GVariantDict *dict)
 {
@@ -93,6 +117,18 @@ ea_application_startup (GApplication *app)
 
   /* A service with no windows: it runs until told to stop. */
   g_application_hold (app);
+
+  /* The buttons of offer notifications. */
+  {
+    const GActionEntry actions[] = {
+      { "accept-offer", accept_offer_activated, "s", NULL, NULL, { 0 } },
+      { "decline-offer", decline_offer_activated, "s", NULL, NULL, { 0 } },
+      { "show-offer", show_offer_activated, "s", NULL, NULL, { 0 } },
+    };
+
+    g_action_map_add_action_entries (G_ACTION_MAP (app), actions, G_N_ELEMENTS (actions), self);
+  }
+  ea_daemon_set_application (self->daemon, app);
 
   self->signal_ids[0] = g_unix_signal_add (SIGTERM, quit_on_signal, app);
   self->signal_ids[1] = g_unix_signal_add (SIGINT, quit_on_signal, app);

@@ -13,6 +13,7 @@
 
 #include "ea-util.h"
 #include "ea-daemon-private.h"
+#include "ea-daemon-rooms.h"
 
 typedef struct {
   EaDaemon *self;
@@ -99,6 +100,8 @@ ea_daemon_directory_rebuild (EaDaemon *self)
   ea_daemon_subscribe_experts (self);
   if (was_expert != is_expert)
     ea_daemon_send_own_presence (self);
+  if (self->roster_loaded)
+    ea_daemon_rooms_sync_group_rooms (self);
   g_signal_emit_by_name (self, "directory-changed");
 }
 

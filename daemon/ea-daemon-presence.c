@@ -15,6 +15,7 @@
 
 #include "ea-util.h"
 #include "ea-daemon-private.h"
+#include "ea-daemon-rooms.h"
 #include "ea-router.h"
 
 static void
@@ -133,6 +134,8 @@ ea_daemon_update_experts (EaDaemon *self)
           }
           if (self->root != NULL)
             ea_expert_assist_emit_expert_changed (self->root, address, status, interruptible);
+          /* Someone may now take a queued request. */
+          ea_daemon_agent_kick (self);
         }
     }
 
@@ -298,6 +301,7 @@ roster_result_cb (EaXmpp *xmpp, xmpp_stanza_t *reply, gpointer data)
   /* After the roster: the server then probes our contacts' presence. */
   ea_daemon_send_own_presence (self);
   ea_daemon_subscribe_experts (self);
+  ea_daemon_rooms_sync_group_rooms (self);
 }
 
 static void

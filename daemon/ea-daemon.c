@@ -18,6 +18,13 @@
 #include "ea-secret.h"
 #include "ea-util.h"
 #include "ea-daemon-private.h"
+#include "ea-daemon-rooms.h"
+
+/* How long a kept stanza is sent again after each fresh session when no
+ * answer removes it. */
+#define KEPT_TTL_US (5 * 60 * G_USEC_PER_SEC)
+#define SEEN_TTL_US (10 * 60 * G_USEC_PER_SEC)
+#define MAX_FINAL_OBJECTS 50
 
 #define MAX_STATUS_MESSAGE 1024
 
@@ -34,6 +41,220 @@ const char *
 ea_daemon_get_account (EaDaemon *self)
 {
   return self->config->account ? self->config->account : "";
+}
+
+guint
+ea_daemon_setting_uint (EaDaemon *self, const char *key, guint fallback)
+{
+  return self->settings ? g_settings_get_uint (self->settings, key) : fallback;
+}
+
+char *
+ea_daemon_setting_string (EaDaemon *self, const char *key, const char *fallback)
+{
+  return self->settings ? g_settings_get_string (self->settings, key) : g_strdup (fallback);
+}
+
+GStrv
+ea_daemon_masked_fields (EaDaemon *self)
+{
+  static const char * const fallback[] = { "customer", NULL };
+
+  if (self->settings != NULL)
+    return g_settings_get_strv (self->settings, "masked-fields");
+  return g_strdupv ((char **) fallback);
+}
+
+void
+ea_daemon_export_object (EaDaemon *self, EaObjectSkeleton *object)
+{
+  if (self->manager != NULL)
+    g_dbus_object_manager_server_export (self->manager, G_DBUS_OBJECT_SKELETON (object));
+}
+
+void
+ea_daemon_unexport_object (EaDaemon *self, const char *path)
+{
+  if (self->manager != NULL)
+    g_dbus_object_manager_server_unexport (self->manager, path);
+}
+
+static int
+kind_index (const char *kind)
+{
+  if (g_str_equal (kind, "request"))
+    return 0;
+  if (g_str_equal (kind, "offer"))
+    return 1;
+  return 2;
+}
+
+/**
+ * ea_daemon_note_final:
+ *
+ * Final objects stay exported until more than 50 of a kind exist; then
+ * the oldest goes. No timer: this runs when one more becomes final.
+ */
+void
+ea_daemon_note_final (EaDaemon *self, const char *kind, const char *id)
+{
+  GQueue *q = self->finals[kind_index (kind)];
+
+  if (g_queue_find_custom (q, id, (GCompareFunc) (void (*) (void)) g_strcmp0) == NULL)
+    g_queue_push_tail (q, g_strdup (id));
+
+  while (g_queue_get_length (q) > MAX_FINAL_OBJECTS)
+    {
+      g_autofree char *oldest = g_queue_pop_head (q);
+
+      switch (kind_index (kind))
+        {
+        case 0:
+          ea_daemon_agent_forget (self, oldest);
+          break;
+        case 1:
+          ea_daemon_expert_forget (self, oldest);
+          break;
+        default:
+          ea_daemon_chat_forget (self, oldest);
+          break;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Stanzas kept until answered                                         */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  char *key;
+  xmpp_stanza_t *stanza;
+  gint64 since;
+} Kept;
+
+static void
+kept_free (gpointer data)
+{
+  Kept *k = data;
+
+  g_free (k->key);
+  xmpp_stanza_release (k->stanza);
+  g_free (k);
+}
+
+/**
+ * ea_daemon_send_kept:
+ *
+ * libstrophe drops its stream-management queue when a resume fails, so
+ * the daemon keeps what must arrive: sent now if connected, sent again
+ * (same stanza id: receivers drop duplicates) on every fresh session
+ * until ea_daemon_forget_kept() with @key, or for five minutes.
+ */
+void
+ea_daemon_send_kept (EaDaemon *self, xmpp_stanza_t *stanza, const char *key)
+{
+  Kept *k = g_new0 (Kept, 1);
+
+  if (xmpp_stanza_get_id (stanza) == NULL)
+    {
+      g_autofree char *id = ea_xmpp_new_id (self->xmpp);
+
+      xmpp_stanza_set_id (stanza, id);
+    }
+  k->key = g_strdup (key);
+  k->stanza = xmpp_stanza_clone (stanza);
+  k->since = g_get_monotonic_time ();
+  g_queue_push_tail (self->outbox, k);
+  ea_xmpp_send (self->xmpp, stanza);
+}
+
+void
+ea_daemon_forget_kept (EaDaemon *self, const char *key)
+{
+  GList *l = self->outbox->head;
+
+  while (l != NULL)
+    {
+      GList *next = l->next;
+      Kept *k = l->data;
+
+      if (g_strcmp0 (k->key, key) == 0)
+        {
+          kept_free (k);
+          g_queue_delete_link (self->outbox, l);
+        }
+      l = next;
+    }
+}
+
+static void
+resend_kept (EaDaemon *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  GList *l = self->outbox->head;
+  guint sent = 0;
+
+  while (l != NULL)
+    {
+      GList *next = l->next;
+      Kept *k = l->data;
+
+      if (now - k->since > KEPT_TTL_US)
+        {
+          kept_free (k);
+          g_queue_delete_link (self->outbox, l);
+        }
+      else
+        {
+          ea_xmpp_send (self->xmpp, k->stanza);
+          sent++;
+        }
+      l = next;
+    }
+  if (sent > 0)
+    g_debug ("sent %u kept stanzas again", sent);
+}
+
+/**
+ * ea_daemon_seen_before:
+ *
+ * Whether a stanza with this sender and id was handled already (a repeat
+ * after a reconnect). Stanzas without an id are never repeats.
+ */
+gboolean
+ea_daemon_seen_before (EaDaemon *self, xmpp_stanza_t *stanza)
+{
+  const char *id = xmpp_stanza_get_id (stanza);
+  const char *from = xmpp_stanza_get_from (stanza);
+  g_autofree char *bare = NULL;
+  char *key;
+  gint64 now = g_get_monotonic_time ();
+  gint64 *t;
+
+  if (id == NULL || from == NULL)
+    return FALSE;
+  bare = ea_jid_bare (from);
+  key = g_strdup_printf ("%s %s", bare, id);
+  if (g_hash_table_contains (self->seen_stanzas, key))
+    {
+      g_free (key);
+      return TRUE;
+    }
+
+  if (g_hash_table_size (self->seen_stanzas) > 4096)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, self->seen_stanzas);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (now - *(gint64 *) value > SEEN_TTL_US)
+          g_hash_table_iter_remove (&iter);
+    }
+  t = g_new (gint64, 1);
+  *t = now;
+  g_hash_table_insert (self->seen_stanzas, key, t);
+  return FALSE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -119,7 +340,15 @@ xmpp_state_cb (GObject *object, GParamSpec *pspec, gpointer data)
 static void
 session_started_cb (EaXmpp *xmpp, gboolean resumed, gpointer data)
 {
-  ea_daemon_presence_session_started (EA_DAEMON (data), resumed);
+  EaDaemon *self = EA_DAEMON (data);
+
+  ea_daemon_presence_session_started (self, resumed);
+  ea_daemon_rooms_session_started (self, resumed);
+  ea_daemon_agent_session_started (self, resumed);
+  ea_daemon_expert_session_started (self, resumed);
+  ea_daemon_chat_session_started (self, resumed);
+  if (!resumed)
+    resend_kept (self);
 }
 
 static void
@@ -127,7 +356,11 @@ stanza_cb (EaXmpp *xmpp, gpointer stanza, gpointer data)
 {
   EaDaemon *self = data;
 
-  if (ea_daemon_presence_handle_stanza (self, stanza))
+  if (ea_daemon_rooms_handle_stanza (self, stanza) ||
+      ea_daemon_presence_handle_stanza (self, stanza) ||
+      ea_daemon_expert_handle_stanza (self, stanza) ||
+      ea_daemon_agent_handle_stanza (self, stanza) ||
+      ea_daemon_chat_handle_stanza (self, stanza))
     return;
 }
 
@@ -693,56 +926,93 @@ handle_request_help (EaExpertAssist        *root,
                      GVariant              *options,
                      gpointer               data)
 {
-  EaDaemon *self = data;
+  return ea_daemon_agent_request_help (EA_DAEMON (data), invocation, group, query, options);
+}
 
-  if (!ea_xmpp_is_connected (self->xmpp))
-    {
-      g_dbus_method_invocation_return_error_literal (invocation, EA_ERROR, EA_ERROR_NOT_CONNECTED,
-                                                     _("Not connected to the XMPP server: "
-                                                       "nobody can be asked now."));
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-  g_dbus_method_invocation_return_error_literal (invocation, EA_ERROR, EA_ERROR_FAILED,
-                                                 _("Requests are not implemented in this "
-                                                   "version."));
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+/* The record's reads: each a store query, answered when it is done. */
+static void
+store_reply_cb (GObject *source, GAsyncResult *res, gpointer data)
+{
+  GDBusMethodInvocation *invocation = data;
+  const char *method = g_dbus_method_invocation_get_method_name (invocation);
+  g_autoptr(GError) error = NULL;
+  GVariant *result;
+
+  if (g_str_equal (method, "SearchLog"))
+    result = ea_store_search_finish (EA_STORE (source), res, &error);
+  else if (g_str_equal (method, "FindSimilar"))
+    result = ea_store_find_similar_finish (EA_STORE (source), res, &error);
+  else if (g_str_equal (method, "GetStatistics"))
+    result = ea_store_statistics_finish (EA_STORE (source), res, &error);
+  else
+    result = ea_store_get_transcript_finish (EA_STORE (source), res, &error);
+
+  if (result == NULL)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else if (g_variant_is_of_type (result, G_VARIANT_TYPE_TUPLE))
+    g_dbus_method_invocation_return_value (invocation, result);
+  else
+    g_dbus_method_invocation_return_value (invocation, g_variant_new_tuple (&result, 1));
 }
 
 static gboolean
-handle_not_yet (GDBusMethodInvocation *invocation)
+no_store (EaDaemon *self, GDBusMethodInvocation *invocation)
 {
-  g_dbus_method_invocation_return_error (invocation, EA_ERROR, EA_ERROR_FAILED,
-                                         _("%s is not implemented in this version."),
-                                         g_dbus_method_invocation_get_method_name (invocation));
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  if (self->store != NULL)
+    return FALSE;
+  g_dbus_method_invocation_return_error_literal (invocation, EA_ERROR, EA_ERROR_FAILED,
+                                                 _("The log is not available."));
+  return TRUE;
 }
 
 static gboolean
 handle_search_log (EaExpertAssist *root, GDBusMethodInvocation *invocation,
                    const char *text, GVariant *filter, gpointer data)
 {
-  return handle_not_yet (invocation);
+  EaDaemon *self = data;
+
+  if (!no_store (self, invocation))
+    ea_store_search (self->store, text, filter, NULL, store_reply_cb, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static gboolean
 handle_find_similar (EaExpertAssist *root, GDBusMethodInvocation *invocation,
                      const char *summary, guint limit, gpointer data)
 {
-  return handle_not_yet (invocation);
+  EaDaemon *self = data;
+
+  if (!no_store (self, invocation))
+    ea_store_find_similar (self->store, summary, limit, NULL, store_reply_cb, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static gboolean
 handle_get_statistics (EaExpertAssist *root, GDBusMethodInvocation *invocation,
                        GVariant *filter, gpointer data)
 {
-  return handle_not_yet (invocation);
+  EaDaemon *self = data;
+
+  if (!no_store (self, invocation))
+    ea_store_statistics (self->store, filter, NULL, store_reply_cb, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static gboolean
 handle_get_transcript (EaExpertAssist *root, GDBusMethodInvocation *invocation,
                        const char *session, gpointer data)
 {
-  return handle_not_yet (invocation);
+  EaDaemon *self = data;
+
+  if (!ea_id_is_valid (session))
+    {
+      g_dbus_method_invocation_return_error (invocation, EA_ERROR, EA_ERROR_NOT_FOUND,
+                                             _("There is no session “%s” in the log."), session);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (!no_store (self, invocation))
+    ea_store_get_transcript (self->store, session, NULL, store_reply_cb, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 /* ------------------------------------------------------------------ */
@@ -785,6 +1055,7 @@ ea_daemon_new (const EaOptions *options, GError **error)
     }
   self->state_path = g_build_filename (self->config->data_dir, "state.ini", NULL);
   load_state (self);
+  self->store = ea_store_new (self->config->data_dir);
 
   return g_steal_pointer (&self);
 }
@@ -819,6 +1090,7 @@ ea_daemon_export (EaDaemon *self, GDBusConnection *connection, GError **error)
 
   self->manager = g_dbus_object_manager_server_new (EA_DBUS_PATH);
   g_dbus_object_manager_server_set_connection (self->manager, connection);
+  ea_daemon_expert_export (self);
   return TRUE;
 }
 
@@ -832,11 +1104,58 @@ ea_daemon_unexport (EaDaemon *self)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->root));
 }
 
+static void
+unfinished_cb (GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr(EaDaemon) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) rows = ea_store_load_unfinished_finish (EA_STORE (source), res, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (rows == NULL)
+    g_warning ("Cannot read what was open when the daemon last stopped: %s", error->message);
+  else
+    {
+      g_autoptr(GVariant) requests = g_variant_lookup_value (rows, "requests", NULL);
+      g_autoptr(GVariant) offers = g_variant_lookup_value (rows, "offers", NULL);
+      g_autoptr(GVariant) sessions = g_variant_lookup_value (rows, "sessions", NULL);
+
+      ea_daemon_chat_restore (self, sessions);
+      ea_daemon_agent_restore (self, requests);
+      ea_daemon_expert_restore (self, offers);
+    }
+  self->restored = TRUE;
+  connect_account (self);
+}
+
 void
 ea_daemon_start (EaDaemon *self)
 {
   ea_daemon_directory_start (self);
-  connect_account (self);
+  /* What was open when the daemon last stopped comes back first. */
+  if (self->store != NULL)
+    ea_store_load_unfinished (self->store, self->cancellable, unfinished_cb, g_object_ref (self));
+  else
+    connect_account (self);
+}
+
+void
+ea_daemon_set_application (EaDaemon *self, GApplication *app)
+{
+  self->app = app;
+}
+
+void
+ea_daemon_accept_offer (EaDaemon *self, const char *offer_id)
+{
+  ea_daemon_expert_accept_action (self, offer_id);
+}
+
+void
+ea_daemon_decline_offer (EaDaemon *self, const char *offer_id)
+{
+  ea_daemon_expert_decline_action (self, offer_id);
 }
 
 void
@@ -859,12 +1178,29 @@ ea_daemon_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (self->xmpp, self);
       g_clear_object (&self->xmpp);
     }
+  if (self->outbox != NULL)
+    {
+      g_queue_free_full (self->outbox, kept_free);
+      self->outbox = NULL;
+    }
+  ea_daemon_chat_dispose (self);
+  ea_daemon_agent_dispose (self);
+  ea_daemon_expert_dispose (self);
+  ea_daemon_rooms_dispose (self);
   ea_daemon_unexport (self);
   g_clear_object (&self->manager);
   g_clear_object (&self->root);
   g_clear_object (&self->connection);
   ea_daemon_directory_dispose (self);
   ea_daemon_presence_dispose (self);
+  g_clear_object (&self->store);
+  g_clear_pointer (&self->seen_stanzas, g_hash_table_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (self->finals); i++)
+    if (self->finals[i] != NULL)
+      {
+        g_queue_free_full (self->finals[i], g_free);
+        self->finals[i] = NULL;
+      }
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
 
@@ -910,6 +1246,14 @@ ea_daemon_init (EaDaemon *self)
   self->xmpp = ea_xmpp_new ();
   ea_daemon_directory_init (self);
   ea_daemon_presence_init (self);
+  ea_daemon_rooms_init (self);
+  ea_daemon_agent_init (self);
+  ea_daemon_expert_init (self);
+  ea_daemon_chat_init (self);
+  self->outbox = g_queue_new ();
+  self->seen_stanzas = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (self->finals); i++)
+    self->finals[i] = g_queue_new ();
 
   g_signal_connect (self->xmpp, "notify::state", G_CALLBACK (xmpp_state_cb), self);
   g_signal_connect (self->xmpp, "notify::error", G_CALLBACK (xmpp_state_cb), self);

@@ -18,5 +18,11 @@ gboolean  ea_daemon_export     (EaDaemon         *self,
 void      ea_daemon_unexport   (EaDaemon         *self);
 void      ea_daemon_start      (EaDaemon         *self);
 void      ea_daemon_shutdown   (EaDaemon         *self);
+void      ea_daemon_set_application (EaDaemon     *self,
+                                     GApplication *app);
+void      ea_daemon_accept_offer    (EaDaemon     *self,
+                                     const char   *offer_id);
+void      ea_daemon_decline_offer   (EaDaemon     *self,
+                                     const char   *offer_id);
 
 G_END_DECLS

@@ -491,9 +491,8 @@ check_uint (Checker *c, const char *group, const char *key, guint64 min, guint64
     return TRUE;
   g_strstrip (value);
   if (!g_ascii_string_to_unsigned (value, 10, min, max, &v, NULL))
-    return fail_at (c, group, key,
-                    _("“%s” is not a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT),
-                    value, min, max);
+    return fail_at (c, group, key, _("“%s” is not a whole number from %llu to %llu"),
+                    value, (unsigned long long) min, (unsigned long long) max);
   return TRUE;
 }
 

@@ -1,0 +1,24 @@
+-- SPDX-License-Identifier: GPL-3.0-or-later
+-- The log at schema version 1 (before full-text search), as sqlite3 .dump
+-- writes it, with the version the dump leaves out. Loaded by test-store.
+PRAGMA user_version = 1;
+PRAGMA foreign_keys=OFF;
+BEGIN TRANSACTION;
+CREATE TABLE requests (  seq INTEGER PRIMARY KEY,  id TEXT NOT NULL,  role TEXT NOT NULL,  agent TEXT NOT NULL DEFAULT '',  group_id TEXT NOT NULL DEFAULT '',  summary TEXT NOT NULL DEFAULT '',  details TEXT NOT NULL DEFAULT '',  query TEXT NOT NULL DEFAULT '@a{sv} {}',  options TEXT,  state TEXT NOT NULL,  reason TEXT NOT NULL DEFAULT '',  session TEXT,  accepted TEXT NOT NULL DEFAULT '',  created INTEGER NOT NULL,  updated INTEGER NOT NULL,  answered INTEGER NOT NULL DEFAULT 0,  queued INTEGER NOT NULL DEFAULT 0,  queue_wait INTEGER NOT NULL DEFAULT 0,  ever_queued INTEGER NOT NULL DEFAULT 0,  similar_shown TEXT NOT NULL DEFAULT '',  UNIQUE (id, role));
+INSERT INTO requests VALUES(1,'0f3a9c1e5b7d4a2c8e6f1b3d5a7c9e01','agent','carol@example.org','billing','Customer cannot log in after password reset','ACME portal, ticket T-1234','{''summary'': <''Customer cannot log in after password reset''>, ''channel'': <''phone''>, ''details'': <''ACME portal, ticket T-1234''>}','{''mode'': <''parallel''>}','closed','','7c2e4a6b8d0f1a3c5e7b9d1f3a5c7e02','bob@example.org',1700000000000000,1700000300000000,1700000012000000,0,0,0,'');
+INSERT INTO requests VALUES(2,'a1b2c3d4e5f60718293a4b5c6d7e8f03','expert','dave@example.org','tech','Printer driver crashes on startup','','{''summary'': <''Printer driver crashes on startup''>}',NULL,'accepted','','b2c3d4e5f60718293a4b5c6d7e8f9a04','carol@example.org',1700003600000000,1700003700000000,1700003605000000,0,0,0,'');
+INSERT INTO requests VALUES(3,'c3d4e5f60718293a4b5c6d7e8f9a0b05','agent','carol@example.org','billing','Invoice shows the wrong currency','','{''summary'': <''Invoice shows the wrong currency''>}','@a{sv} {}','failed','expired',NULL,'',1700007200000000,1700007380000000,0,1700007200000000,180000000,1,'');
+CREATE TABLE offers (  seq INTEGER PRIMARY KEY,  request TEXT NOT NULL,  expert TEXT NOT NULL,  role TEXT NOT NULL,  agent TEXT NOT NULL DEFAULT '',  group_id TEXT NOT NULL DEFAULT '',  state TEXT NOT NULL,  reason TEXT NOT NULL DEFAULT '',  offered INTEGER NOT NULL,  expires INTEGER NOT NULL DEFAULT 0,  ended INTEGER NOT NULL DEFAULT 0,  rounds INTEGER NOT NULL DEFAULT 0,  UNIQUE (request, expert, role));
+INSERT INTO offers VALUES(1,'0f3a9c1e5b7d4a2c8e6f1b3d5a7c9e01','bob@example.org','agent','carol@example.org','billing','accepted','',1700000001000000,1700000031000000,1700000012000000,1);
+INSERT INTO offers VALUES(2,'0f3a9c1e5b7d4a2c8e6f1b3d5a7c9e01','alice@example.org','agent','carol@example.org','billing','withdrawn','taken',1700000001000000,1700000031000000,1700000012000000,1);
+INSERT INTO offers VALUES(3,'a1b2c3d4e5f60718293a4b5c6d7e8f03','carol@example.org','expert','dave@example.org','tech','accepted','',1700003601000000,1700003631000000,1700003605000000,1);
+CREATE TABLE sessions (  seq INTEGER PRIMARY KEY,  id TEXT NOT NULL UNIQUE,  request TEXT NOT NULL DEFAULT '',  role TEXT NOT NULL,  group_id TEXT NOT NULL DEFAULT '',  summary TEXT NOT NULL DEFAULT '',  participants TEXT NOT NULL DEFAULT '',  room TEXT,  state TEXT NOT NULL,  started INTEGER NOT NULL,  ended INTEGER NOT NULL DEFAULT 0);
+INSERT INTO sessions VALUES(1,'7c2e4a6b8d0f1a3c5e7b9d1f3a5c7e02','0f3a9c1e5b7d4a2c8e6f1b3d5a7c9e01','agent','billing','Customer cannot log in after password reset',replace('carol@example.org\nbob@example.org','\n',char(10)),NULL,'closed',1700000012000000,1700000300000000);
+INSERT INTO sessions VALUES(2,'b2c3d4e5f60718293a4b5c6d7e8f9a04','a1b2c3d4e5f60718293a4b5c6d7e8f03','expert','tech','Printer driver crashes on startup',replace('dave@example.org\ncarol@example.org','\n',char(10)),NULL,'open',1700003605000000,0);
+CREATE TABLE messages (  seq INTEGER PRIMARY KEY,  session TEXT NOT NULL,  id TEXT NOT NULL,  time INTEGER NOT NULL,  sender TEXT NOT NULL,  text TEXT NOT NULL,  outgoing INTEGER NOT NULL DEFAULT 0,  UNIQUE (session, id));
+INSERT INTO messages VALUES(1,'7c2e4a6b8d0f1a3c5e7b9d1f3a5c7e02','m1',1700000013000000,'carol@example.org','Hi Bob, the customer is locked out since the reset',1);
+INSERT INTO messages VALUES(2,'7c2e4a6b8d0f1a3c5e7b9d1f3a5c7e02','m2',1700000020000000,'bob@example.org','Clear the session token in the admin console',0);
+INSERT INTO messages VALUES(3,'7c2e4a6b8d0f1a3c5e7b9d1f3a5c7e02','m3',1700000040000000,'bob@example.org','Then ask them to log in again',0);
+INSERT INTO messages VALUES(4,'b2c3d4e5f60718293a4b5c6d7e8f9a04','x1',1700003606000000,'dave@example.org','The printer driver dies right after boot',0);
+INSERT INTO messages VALUES(5,'b2c3d4e5f60718293a4b5c6d7e8f9a04','x2',1700003610000000,'carol@example.org','Reinstall the spooler package',1);
+COMMIT;
