@@ -37,7 +37,8 @@ static char *keep_dir;
 
 static const GOptionEntry entries[] = {
   { "messages", 'm', 0, G_OPTION_ARG_INT, &n_messages, "Messages to store (1000000)", "N" },
-  { "sessions", 's', 0, G_OPTION_ARG_INT, &n_sessions, "Sessions they are spread over (4000)", "N" },
+  { "sessions", 's', 0, G_OPTION_ARG_INT, &n_sessions,
+    "Sessions they are spread over (4000)", "N" },
   { "searches", 'n', 0, G_OPTION_ARG_INT, &n_searches, "Searches to time (400)", "N" },
   { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed (42)", "N" },
   { "keep", 0, 0, G_OPTION_ARG_FILENAME, &keep_dir,
@@ -215,7 +216,8 @@ fill (EaStore *store, gint64 now)
       const char * const participants[] = { "agent@example.org", expert, NULL };
       gint64 start = g_array_index (starts, gint64, i);
       int count = i == n_sessions - 1 ? messages_left
-                  : MIN (messages_left, g_rand_int_range (rng, 1, 2 * n_messages / n_sessions));
+                  : MIN (messages_left,
+                         g_rand_int_range (rng, 1, MAX (2, 2 * n_messages / n_sessions)));
       EaStoreRequest r = {
         .id = request_id, .role = "agent", .agent = "agent@example.org", .group = group,
         .summary = summary, .state = "closed", .session = session_id, .accepted = accepted,
@@ -373,7 +375,8 @@ make_query (Kind kind)
           if (*parts[i] != '\0')
             g_ptr_array_add (kept, parts[i]);
         at = g_rand_int_range (rng, 0, kept->len - 1);
-        return g_strdup_printf ("\"%s %s\"", (char *) kept->pdata[at], (char *) kept->pdata[at + 1]);
+        return g_strdup_printf ("\"%s %s\"",
+                                (char *) kept->pdata[at], (char *) kept->pdata[at + 1]);
       }
     case N_KINDS:
     default:
@@ -498,13 +501,16 @@ main (int argc, char *argv[])
       switch ((i / N_KINDS) % 6)
         {
         case 1:
-          filter = g_variant_new_parsed ("{'since': <@x %x>}", now - (gint64) 30 * 86400 * G_USEC_PER_SEC);
+          filter = g_variant_new_parsed ("{'since': <@x %x>}",
+                                         now - (gint64) 30 * 86400 * G_USEC_PER_SEC);
           break;
         case 3:
-          filter = g_variant_new_parsed ("{'group': <%s>}", groups[g_rand_int_range (rng, 0, N_GROUPS)]);
+          filter = g_variant_new_parsed ("{'group': <%s>}",
+                                         groups[g_rand_int_range (rng, 0, N_GROUPS)]);
           break;
         case 5:
-          filter = g_variant_new_parsed ("{'peer': <%s>}", experts[g_rand_int_range (rng, 0, N_EXPERTS)]);
+          filter = g_variant_new_parsed ("{'peer': <%s>}",
+                                         experts[g_rand_int_range (rng, 0, N_EXPERTS)]);
           break;
         default:
           break;

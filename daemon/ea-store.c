@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -55,7 +56,7 @@
 #define SEARCH_LIMIT_DEFAULT 50
 #define SEARCH_LIMIT_MAX 1000
 /* How many of the most recent matches are ranked; see search_messages(). */
-#define SEARCH_WINDOW 1000
+#define SEARCH_WINDOW 500
 #define SNIPPET_TOKENS 16
 #define SIMILAR_LIMIT_DEFAULT 5
 #define SIMILAR_LIMIT_MAX 100
@@ -858,31 +859,40 @@ fail_items (GPtrArray *batch, guint from, guint to, const GError *error)
 }
 
 /* One transaction for the whole batch. A statement that fails alone (SQLite
- * undoes just that statement) fails only its own item; a failure that
- * rolls the whole transaction back (disk full, I/O error) fails every item
- * of it, and a failed COMMIT fails them all. */
+ * undoes just that statement) fails only its own item. A failure after
+ * which SQLite has rolled the whole transaction back (a full disk, an I/O
+ * error) fails its own item and undoes the ones before it in the
+ * transaction: those are applied again, once, in a new transaction (every
+ * write is an upsert, so applying one twice is harmless), and fail only if
+ * that fails too. A failed COMMIT fails every item of the transaction. */
 static void
 worker_write_batch (Worker *w, GPtrArray *batch)
 {
   g_autoptr(GError) error = NULL;
   gboolean in_transaction = FALSE;
+  gboolean replayed = FALSE;
   guint first = 0;
+  guint i = 0;
 
   ASSERT_WORKER (w);
 
-  if (!worker_ensure_open (w, &error) ||
-      !worker_exec (w, "BEGIN IMMEDIATE", &error))
+  if (!worker_ensure_open (w, &error))
     {
       fail_items (batch, 0, batch->len, error);
       worker_deliver_writes (w, batch);
       return;
     }
-  in_transaction = TRUE;
 
-  for (guint i = 0; i < batch->len; i++)
+  while (i < batch->len)
     {
       Item *item = g_ptr_array_index (batch, i);
 
+      /* Failed already, for a reason of its own, before a replay. */
+      if (item->error != NULL)
+        {
+          i++;
+          continue;
+        }
       if (!in_transaction)
         {
           g_clear_error (&error);
@@ -894,13 +904,22 @@ worker_write_batch (Worker *w, GPtrArray *batch)
           in_transaction = TRUE;
           first = i;
         }
-      if (item->write (w, item->data, &item->error))
-        continue;
-      if (sqlite3_get_autocommit (w->db))
+      if (item->write (w, item->data, &item->error) || !sqlite3_get_autocommit (w->db))
         {
-          fail_items (batch, first, i, item->error);
-          in_transaction = FALSE;
+          i++;
+          continue;
         }
+
+      in_transaction = FALSE;
+      if (!replayed && i > first)
+        {
+          g_debug ("Applying %u writes again after a rolled-back transaction", i - first);
+          replayed = TRUE;
+          i = first;
+          continue;
+        }
+      fail_items (batch, first, i, item->error);
+      i++;
     }
 
   if (in_transaction)
@@ -1530,7 +1549,8 @@ ea_store_purge (EaStore     *self,
   if (days == 0)
     args->cutoff = G_MININT64;
   else
-    args->cutoff = g_get_real_time () - (gint64) MIN (days, MAX_PURGE_DAYS) * 86400 * G_USEC_PER_SEC;
+    args->cutoff = g_get_real_time () -
+                   (gint64) MIN (days, MAX_PURGE_DAYS) * 86400 * G_USEC_PER_SEC;
   store_push_write (self, write_purge, args, g_free, done, user_data);
 }
 
@@ -1906,9 +1926,10 @@ search_window (Worker *w, SearchArgs *a, gint64 *start, char **query_error, GErr
  * Ranking every match costs a few microseconds each: a word found in one
  * message of ten would take a quarter of a second in a million messages.
  * So the hits are the best ranked (by bm25, over the whole index's word
- * frequencies) among the SEARCH_WINDOW most recent matches that pass the
- * filters; with fewer matches than that, simply the best ranked of all.
- * In a log, what is recent is what is looked for.
+ * frequencies) among the SEARCH_WINDOW (or twice the limit) most recent
+ * matches that pass the filters; with fewer matches than that, simply the
+ * best ranked of all. In a log, what is recent is what is looked for. A
+ * window of 500 ranks in 0.6 ms less than one of 1000 (bench/search).
  */
 static MatchResult
 search_messages (Worker *w, SearchArgs *a, GArray *hits, char **query_error, GError **error)
@@ -2757,7 +2778,8 @@ stats_add_figures (GVariantBuilder *b,
   dict_add (b, "expired", g_variant_new_uint32 (counts[OUTCOME_EXPIRED]));
   dict_add (b, "failed", g_variant_new_uint32 (counts[OUTCOME_FAILED]));
   dict_add (b, "queued", g_variant_new_uint32 (queued));
-  dict_add (b, "time-to-answer-avg", g_variant_new_double (tta->len > 0 ? tta_sum / tta->len : 0.0));
+  dict_add (b, "time-to-answer-avg",
+            g_variant_new_double (tta->len > 0 ? tta_sum / tta->len : 0.0));
   dict_add (b, "time-to-answer-p50", g_variant_new_double (percentile (tta, 0.5)));
   dict_add (b, "time-to-answer-p90", g_variant_new_double (percentile (tta, 0.9)));
   dict_add (b, "handle-time-avg", g_variant_new_double (handled > 0 ? handle_sum / handled : 0.0));
@@ -3114,7 +3136,8 @@ ea_store_statistics (EaStore             *self,
   if (!g_str_equal (role, "agent") && !g_str_equal (role, "expert"))
     {
       g_task_return_new_error (task, EA_ERROR, EA_ERROR_INVALID_ARGS,
-                               _("The filter key “role” must be “agent” or “expert”, not “%s”"),
+                               _("The filter key “role” must be “agent” or “expert”, "
+                                 "not “%s”"),
                                role);
       return;
     }
@@ -3151,7 +3174,9 @@ unfinished_requests (Worker *w, GVariantBuilder *rows, GError **error)
 
   stmt = worker_stmt (w,
     "SELECT id, role, agent, group_id, summary, query, options, state, reason, session,"
-    "  accepted, created, updated, answered, queued, queue_wait, ever_queued, similar_shown"
+    "  accepted, created, updated, answered, queued, queue_wait, ever_queued, similar_shown,"
+    "  (SELECT group_concat (o.expert, char (10)) FROM offers o"
+    "    WHERE o.request = requests.id AND o.role = 'agent' AND o.state = 'pending')"
     " FROM requests"
     " WHERE role = 'agent' AND state NOT IN ('failed', 'cancelled', 'closed')"
     " ORDER BY created, seq",
@@ -3181,6 +3206,8 @@ unfinished_requests (Worker *w, GVariantBuilder *rows, GError **error)
       dict_add (&b, "queue_wait", g_variant_new_int64 (sqlite3_column_int64 (stmt, 15)));
       dict_add (&b, "ever_queued", g_variant_new_boolean (sqlite3_column_int (stmt, 16) != 0));
       dict_add (&b, "similar_shown", list_variant (col_text (stmt, 17)));
+      /* Whom the daemon still owes a withdrawal after a restart. */
+      dict_add (&b, "pending-offers", list_variant (col_text (stmt, 18)));
       g_variant_builder_add_value (rows, g_variant_builder_end (&b));
     }
   if (rc != SQLITE_DONE)
@@ -3196,7 +3223,9 @@ unfinished_offers (Worker *w, GVariantBuilder *rows, GError **error)
 
   stmt = worker_stmt (w,
     "SELECT request, expert, role, agent, group_id, state, reason, offered, expires,"
-    "  ended, rounds"
+    "  ended, rounds,"
+    "  (SELECT r.summary FROM requests r WHERE r.id = offers.request AND r.role = 'expert'),"
+    "  (SELECT r.query FROM requests r WHERE r.id = offers.request AND r.role = 'expert')"
     " FROM offers WHERE role = 'expert' AND state = 'pending'"
     " ORDER BY offered, seq",
     error);
@@ -3218,6 +3247,9 @@ unfinished_offers (Worker *w, GVariantBuilder *rows, GError **error)
       dict_add (&b, "expires", g_variant_new_int64 (sqlite3_column_int64 (stmt, 8)));
       dict_add (&b, "ended", g_variant_new_int64 (sqlite3_column_int64 (stmt, 9)));
       dict_add (&b, "rounds", g_variant_new_uint32 ((guint32) sqlite3_column_int64 (stmt, 10)));
+      /* What the expert's desktop shows of a restored offer. */
+      dict_add_string (&b, "summary", col_text (stmt, 11));
+      dict_add (&b, "query", vardict_from_text (col_text (stmt, 12)));
       g_variant_builder_add_value (rows, g_variant_builder_end (&b));
     }
   if (rc != SQLITE_DONE)

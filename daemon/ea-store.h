@@ -149,9 +149,10 @@ void       ea_store_search             (EaStore             *self,
 GVariant  *ea_store_search_finish      (EaStore      *self,
                                         GAsyncResult *result,
                                         GError      **error);    /* aa{sv} */
-/* The chat hits are the best ranked among the 1000 most recent matches
- * that pass the filter (all of them when there are fewer): ranking every
- * match of a common word in a large log would take a quarter of a second. */
+/* The chat hits are the best ranked among the 500 most recent matches
+ * that pass the filter (twice the limit if that is more; all of them when
+ * there are fewer): ranking every match of a common word in a large log
+ * would take a quarter of a second. */
 
 void       ea_store_find_similar       (EaStore             *self,
                                         const char          *summary,
@@ -184,7 +185,9 @@ GVariant  *ea_store_get_transcript_finish (EaStore      *self,
 /* What was not final when the daemon last stopped: requests (role agent)
  * not in a final state, offers (role expert) still pending, sessions still
  * open. Result: a{sv} with "requests" aa{sv}, "offers" aa{sv},
- * "sessions" aa{sv}, each row with the fields of the structs above. */
+ * "sessions" aa{sv}, each row with the fields of the structs above;
+ * request rows also have "pending-offers" (as, the experts holding one of
+ * its offers), offer rows "summary" (s) and "query" (a{sv}). */
 void       ea_store_load_unfinished    (EaStore             *self,
                                         GCancellable        *cancellable,
                                         GAsyncReadyCallback  callback,

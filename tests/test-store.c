@@ -498,6 +498,13 @@ test_round_trip (Fixture *f, gconstpointer data)
   value = hit_lookup (row, "options", "a{sv}");
   g_assert_true (g_variant_equal (value, options));
   g_clear_pointer (&value, g_variant_unref);
+  /* bob still holds one of its offers: a restart owes him a withdrawal. */
+  value = hit_lookup (row, "pending-offers", "as");
+  strv = g_variant_dup_strv (value, NULL);
+  g_assert_cmpuint (g_strv_length (strv), ==, 1);
+  g_assert_cmpstr (strv[0], ==, "bob@example.org");
+  g_clear_pointer (&strv, g_strfreev);
+  g_clear_pointer (&value, g_variant_unref);
   g_clear_pointer (&row, g_variant_unref);
 
   /* The pending offer this user received, not the one the agent sent. */
@@ -513,6 +520,8 @@ test_round_trip (Fixture *f, gconstpointer data)
   g_assert_cmpint (row_x (row, "expires"), ==, t + 31 * SEC);
   g_assert_cmpint (row_x (row, "ended"), ==, 0);
   g_assert_cmpuint (row_u (row, "rounds"), ==, 2);
+  /* With what the expert's desktop shows of it. */
+  g_assert_cmpstr (row_str (row, "summary"), ==, "Offered to me");
   g_clear_pointer (&row, g_variant_unref);
 
   g_assert_cmpuint (g_variant_n_children (sessions), ==, 1);
@@ -1066,8 +1075,8 @@ test_search (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_variant_n_children (hits), ==, 3);
 }
 
-/* Past 1000 matches, only the most recent 1000 are ranked: the oldest
- * messages, the best matches by far, are not among the hits. */
+/* With many matches, only the most recent ones (500) are ranked: the
+ * oldest messages, the best matches by far, are not among the hits. */
 static void
 test_search_window (Fixture *f, gconstpointer data)
 {
@@ -1572,8 +1581,8 @@ test_statistics (Fixture *f, gconstpointer data)
   stats = stats_ok (f->store, g_variant_new_parsed ("{'since': <@x %x>, 'group': <'tech'>}", h0));
   assert_figures (stats, &tech_figures, 20);
   g_clear_pointer (&stats, g_variant_unref);
-  stats = stats_ok (f->store, g_variant_new_parsed ("{'since': <@x %x>, 'expert': <'bob@example.org'>}",
-                                                     h0));
+  stats = stats_ok (f->store, g_variant_new_parsed ("{'since': <@x %x>, "
+                                                     "'expert': <'bob@example.org'>}", h0));
   assert_figures (stats, &bob_figures, 20);
   g_clear_pointer (&stats, g_variant_unref);
 
@@ -1771,8 +1780,8 @@ test_purge (Fixture *f, gconstpointer data)
   /* The index is consistent with what is left. */
   raw_exec (db, "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)");
   raw_exec (db, "INSERT INTO requests_fts (requests_fts, rank) VALUES ('integrity-check', 1)");
-  g_assert_cmpint (raw_int (db, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'ancient'"),
-                   ==, 0);
+  g_assert_cmpint (raw_int (db, "SELECT count(*) FROM messages_fts"
+                                " WHERE messages_fts MATCH 'ancient'"), ==, 0);
   sqlite3_close (db);
 }
 
@@ -2061,6 +2070,71 @@ test_write_failure (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_variant_n_children (messages), ==, 2);
 }
 
+typedef struct {
+  gboolean called;
+  gboolean failed;
+} Outcome;
+
+static void
+outcome_cb (GError *error, gpointer data)
+{
+  Outcome *o = data;
+
+  o->called = TRUE;
+  o->failed = error != NULL;
+  if (error != NULL)
+    g_assert_error (error, EA_ERROR, EA_ERROR_FAILED);
+}
+
+/* A statement that fails alone fails its own write; one that makes SQLite
+ * roll the whole transaction back (as a full disk does) fails its own, and
+ * the writes it took with it are applied again. Either way a callback says
+ * committed exactly when the row is there. */
+static void
+test_batch_failures (Fixture *f, gconstpointer data)
+{
+  Outcome outcomes[60] = { { 0 } };
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db;
+  guint failed = 0;
+
+  ea_store_flush (f->store);
+  db = raw_open (ea_store_get_path (f->store));
+  raw_exec (db, "CREATE TRIGGER test_rollback BEFORE INSERT ON messages"
+                " WHEN new.text = 'rollback' BEGIN SELECT RAISE (ROLLBACK, 'rolled back'); END;"
+                "CREATE TRIGGER test_abort BEFORE INSERT ON messages"
+                " WHEN new.text = 'abort' BEGIN SELECT RAISE (ABORT, 'aborted'); END;");
+
+  g_test_expect_message ("ea-store", G_LOG_LEVEL_WARNING, "*rolled back*");
+  for (guint i = 0; i < G_N_ELEMENTS (outcomes); i++)
+    {
+      g_autofree char *id = g_strdup_printf ("%u", i);
+      EaStoreMessage m = {
+        .session = ID ("0100"), .id = id, .time = 1 + i, .sender = "a@example.org",
+        .text = i == 20 ? "rollback" : i == 40 ? "abort" : "fine",
+      };
+
+      ea_store_put_message (f->store, &m, outcome_cb, &outcomes[i]);
+    }
+  while (!outcomes[G_N_ELEMENTS (outcomes) - 1].called)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_assert_expected_messages ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (outcomes); i++)
+    {
+      g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM messages WHERE id = '%u'", i);
+
+      g_assert_true (outcomes[i].called);
+      g_assert_cmpint (outcomes[i].failed, ==, i == 20 || i == 40);
+      g_assert_cmpint (raw_int (db, sql), ==, outcomes[i].failed ? 0 : 1);
+      failed += outcomes[i].failed;
+    }
+  g_assert_cmpuint (failed, ==, 2);
+
+  raw_exec (db, "DROP TRIGGER test_rollback; DROP TRIGGER test_abort;");
+  sqlite3_close (db);
+}
+
 /* Dropping the store with work queued writes it all first. */
 static void
 test_finalize_flushes (Fixture *f, gconstpointer data)
@@ -2119,6 +2193,8 @@ main (int argc, char *argv[])
   g_test_add ("/store/unusable-paths", Fixture, NULL, fixture_setup, test_unusable_paths,
               fixture_teardown);
   g_test_add ("/store/write-failure", Fixture, NULL, fixture_setup, test_write_failure,
+              fixture_teardown);
+  g_test_add ("/store/batch-failures", Fixture, NULL, fixture_setup, test_batch_failures,
               fixture_teardown);
   g_test_add ("/store/finalize-flushes", Fixture, NULL, fixture_setup, test_finalize_flushes,
               fixture_teardown);
