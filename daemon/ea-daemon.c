@@ -318,6 +318,35 @@ ea_daemon_save_state (EaDaemon *self)
 }
 
 /* ------------------------------------------------------------------ */
+/* Retention                                                           */
+/* ------------------------------------------------------------------ */
+
+static void
+purged_cb (GError *error, gpointer data)
+{
+  if (error != NULL)
+    g_warning ("Cannot delete old entries from the log: %s", error->message);
+}
+
+/* At start-up and whenever the setting changes; never on a timer. */
+static void
+purge_old (EaDaemon *self)
+{
+  guint days = ea_daemon_setting_uint (self, "retention-days", 0);
+
+  if (self->store == NULL || days == 0)
+    return;
+  g_debug ("keeping %u days of log", days);
+  ea_store_purge (self->store, days, purged_cb, NULL);
+}
+
+static void
+retention_changed_cb (GSettings *settings, const char *key, gpointer data)
+{
+  purge_old (EA_DAEMON (data));
+}
+
+/* ------------------------------------------------------------------ */
 /* The connection                                                      */
 /* ------------------------------------------------------------------ */
 
@@ -1056,6 +1085,10 @@ ea_daemon_new (const EaOptions *options, GError **error)
   self->state_path = g_build_filename (self->config->data_dir, "state.ini", NULL);
   load_state (self);
   self->store = ea_store_new (self->config->data_dir);
+  purge_old (self);
+  if (self->settings != NULL)
+    g_signal_connect (self->settings, "changed::retention-days",
+                      G_CALLBACK (retention_changed_cb), self);
 
   return g_steal_pointer (&self);
 }
