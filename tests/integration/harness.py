@@ -1220,9 +1220,10 @@ class IntegrationTest(unittest.TestCase):
     """
 
     DOMAIN = DEFAULT_DOMAIN
+    TMP_PREFIX = "ea-it-"  # tools/demo.py names its own
 
     def setUp(self):
-        self.tmpdir = tempfile.mkdtemp(prefix="ea-it-")
+        self.tmpdir = tempfile.mkdtemp(prefix=self.TMP_PREFIX)
         self.prosody = Prosody(self.tmpdir, domain=self.DOMAIN)
         self.desktops = []
         self.clients = []

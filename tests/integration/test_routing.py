@@ -340,7 +340,10 @@ class PlainAndRoom(RoutingTest):
         carol, alice = d["carol"], d["alice"]
         mallory = self.start_client("mallory")
         mallory.presence("dnd")
-        self.wait_interruptible(carol, "billing", 1)
+        carol.wait_for(lambda: [e[2] for e in sorted(carol.experts("billing").values())]
+                       == ["available", "dnd"], what="alice available and mallory dnd",
+                       poll_ms=100)
+        self.assertEqual(carol.groups()["billing"][2], 1)
         ma = alice.mark()
         path = self.ask(carol, "billing")
         rid = path.rsplit("/", 1)[1]
