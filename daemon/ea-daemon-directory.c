@@ -202,54 +202,90 @@ changed_cb (GFileMonitor      *monitor,
 }
 
 static void
-add_source (EaDaemon *self, const char *path)
+watch_source (EaDaemon *self, const char *path)
 {
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(GError) error = NULL;
   GFileMonitor *monitor;
 
-  g_ptr_array_add (self->directory_paths, g_strdup (path));
   monitor = g_file_monitor_file (file, G_FILE_MONITOR_WATCH_MOVES, NULL, &error);
   if (monitor == NULL)
-    g_message ("Cannot watch %s for changes: %s", path, error->message);
-  else
     {
-      g_object_set_data_full (G_OBJECT (monitor), "ea-path", g_strdup (path), g_free);
-      g_signal_connect (monitor, "changed", G_CALLBACK (changed_cb), self);
-      g_ptr_array_add (self->monitors, monitor);
+      g_message ("Cannot watch %s for changes: %s", path, error->message);
+      return;
     }
-  load_path (self, path);
+  g_object_set_data_full (G_OBJECT (monitor), "ea-path", g_strdup (path), g_free);
+  g_signal_connect (monitor, "changed", G_CALLBACK (changed_cb), self);
+  g_ptr_array_add (self->monitors, monitor);
+}
+
+/* expert-assist/directory.conf in every XDG configuration directory, the
+ * system ones from the least important up, the user's last; or the one
+ * file of --directory (or the "directory" setting). */
+static void
+find_sources (EaDaemon *self)
+{
+  const char * const *dirs;
+  guint n;
+
+  if (self->config->directory != NULL)
+    {
+      g_ptr_array_add (self->directory_paths, g_strdup (self->config->directory));
+      return;
+    }
+  dirs = g_get_system_config_dirs ();
+  n = g_strv_length ((char **) dirs);
+  for (guint i = n; i > 0; i--)
+    g_ptr_array_add (self->directory_paths,
+                     g_build_filename (dirs[i - 1], "expert-assist", "directory.conf", NULL));
+  g_ptr_array_add (self->directory_paths,
+                   g_build_filename (g_get_user_config_dir (), "expert-assist", "directory.conf",
+                                     NULL));
+}
+
+/**
+ * ea_daemon_directory_load_initial:
+ *
+ * Reads the keyfiles once, before the daemon takes its bus name: the very
+ * first call (the one that D-Bus-activated the daemon, say) already sees
+ * the groups. Nothing is served yet, so reading here blocks nobody; every
+ * later read is asynchronous.
+ */
+void
+ea_daemon_directory_load_initial (EaDaemon *self)
+{
+  find_sources (self);
+  for (guint i = 0; i < self->directory_paths->len; i++)
+    {
+      const char *path = g_ptr_array_index (self->directory_paths, i);
+      g_autofree char *contents = NULL;
+      gsize length = 0;
+      g_autoptr(GError) error = NULL;
+      GKeyFile *kf = NULL;
+
+      if (!g_file_get_contents (path, &contents, &length, &error))
+        {
+          if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            g_warning ("Cannot read the directory file %s: %s", path, error->message);
+          continue;
+        }
+      if (!ea_directory_parse (contents, length, path, &kf, &error))
+        g_warning ("Directory file not used: %s", error->message);
+      else
+        g_hash_table_replace (self->keyfiles, g_strdup (path), kf);
+    }
+  ea_daemon_directory_rebuild (self);
 }
 
 /**
  * ea_daemon_directory_start:
  *
- * Starts reading the keyfiles: --directory (or the "directory" setting)
- * alone, else expert-assist/directory.conf in every XDG configuration
- * directory, the system ones from the least important up, the user's last.
+ * Watches the keyfiles: each change is read again (asynchronously) and
+ * merged.
  */
 void
 ea_daemon_directory_start (EaDaemon *self)
 {
-  if (self->config->directory != NULL)
-    add_source (self, self->config->directory);
-  else
-    {
-      const char * const *dirs = g_get_system_config_dirs ();
-      guint n = g_strv_length ((char **) dirs);
-
-      for (guint i = n; i > 0; i--)
-        {
-          g_autofree char *path = g_build_filename (dirs[i - 1], "expert-assist",
-                                                    "directory.conf", NULL);
-
-          add_source (self, path);
-        }
-      {
-        g_autofree char *path = g_build_filename (g_get_user_config_dir (), "expert-assist",
-                                                  "directory.conf", NULL);
-
-        add_source (self, path);
-      }
-    }
+  for (guint i = 0; i < self->directory_paths->len; i++)
+    watch_source (self, g_ptr_array_index (self->directory_paths, i));
 }

@@ -207,6 +207,7 @@ void         ea_daemon_chat_room_changed      (EaDaemon   *self,
 
 /* ea-daemon-directory.c */
 void         ea_daemon_directory_init         (EaDaemon   *self);
+void         ea_daemon_directory_load_initial (EaDaemon   *self);
 void         ea_daemon_directory_start        (EaDaemon   *self);
 void         ea_daemon_directory_rebuild      (EaDaemon   *self);
 void         ea_daemon_directory_dispose      (EaDaemon   *self);

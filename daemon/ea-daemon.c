@@ -1099,6 +1099,7 @@ gboolean
 ea_daemon_export (EaDaemon *self, GDBusConnection *connection, GError **error)
 {
   self->connection = g_object_ref (connection);
+  ea_daemon_directory_load_initial (self);
 
   self->root = ea_expert_assist_skeleton_new ();
   ea_expert_assist_set_status (self->root, self->status);
