@@ -339,12 +339,16 @@ request_save (EaRequest *r)
 }
 
 static void
-offer_save (EaRequest *r, Sent *s)
+offer_save_then (EaRequest *r, Sent *s, EaStoreDone done, gpointer user_data)
 {
   EaStoreOffer row = { 0 };
 
   if (r->daemon->store == NULL)
-    return;
+    {
+      if (done != NULL)
+        done (NULL, user_data);
+      return;
+    }
   row.request = r->id;
   row.expert = s->address;
   row.role = "agent";
@@ -356,7 +360,13 @@ offer_save (EaRequest *r, Sent *s)
   row.expires = s->deadline ? s->offered + (gint64) r->offer_timeout * G_USEC_PER_SEC : 0;
   row.ended = s->ended;
   row.rounds = s->rounds;
-  ea_store_put_offer (r->daemon->store, &row, NULL, NULL);
+  ea_store_put_offer (r->daemon->store, &row, done, user_data);
+}
+
+static void
+offer_save (EaRequest *r, Sent *s)
+{
+  offer_save_then (r, s, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -730,6 +740,31 @@ sent_for (EaRequest *r, const char *address)
   return s;
 }
 
+typedef struct {
+  EaDaemon *daemon;
+  char *request;
+  char *address;
+  guint round;
+} OfferWrite;
+
+/* An offer leaves only once the log has it: a SIGKILL the next moment
+ * still leaves a restarted daemon knowing whom it owes a withdrawal. */
+static void
+offer_written_cb (GError *error, gpointer data)
+{
+  OfferWrite *w = data;
+  EaRequest *r = g_hash_table_lookup (w->daemon->requests, w->request);
+  Sent *s = r ? g_hash_table_lookup (r->sent, w->address) : NULL;
+
+  if (error != NULL)
+    g_warning ("Offering request %.8s without logging it: %s", w->request, error->message);
+  if (s != NULL && s->state == SENT_PENDING && s->rounds == w->round)
+    send_offer_to (r, s);
+  g_free (w->request);
+  g_free (w->address);
+  g_free (w);
+}
+
 static void
 offer_to (EaRequest *r, GPtrArray *addresses, gint64 deadline)
 {
@@ -737,6 +772,7 @@ offer_to (EaRequest *r, GPtrArray *addresses, gint64 deadline)
     {
       const char *address = g_ptr_array_index (addresses, i);
       Sent *s = sent_for (r, address);
+      OfferWrite *w = g_new0 (OfferWrite, 1);
 
       s->state = SENT_PENDING;
       s->deadline = deadline;
@@ -744,14 +780,41 @@ offer_to (EaRequest *r, GPtrArray *addresses, gint64 deadline)
       g_clear_pointer (&s->reason, g_free);
       s->ended = 0;
       add_unique (r->offered, address);
-      send_offer_to (r, s);
-      offer_save (r, s);
+      w->daemon = r->daemon;
+      w->request = g_strdup (r->id);
+      w->address = g_strdup (address);
+      w->round = s->rounds;
+      offer_save_then (r, s, offer_written_cb, w);
     }
   {
     g_autofree char *who = ea_jid_short (g_ptr_array_index (addresses, 0));
 
     g_debug ("request %.8s: offered to %u (%s first)", r->id, addresses->len, who);
   }
+}
+
+typedef struct {
+  EaDaemon *daemon;
+  char *request;
+  gint64 deadline;
+} RoomPost;
+
+static void
+room_post_cb (GError *error, gpointer data)
+{
+  RoomPost *p = data;
+  EaRequest *r = g_hash_table_lookup (p->daemon->requests, p->request);
+  EaRoom *room = r && r->room ? ea_daemon_room_lookup (p->daemon, r->room) : NULL;
+
+  if (r != NULL && room != NULL && r->room_deadline == p->deadline && is_open (r) &&
+      ea_room_is_joined (room))
+    {
+      g_autoptr(xmpp_stanza_t) m = build_offer (r, NULL, "groupchat", r->offer_timeout, NULL);
+
+      ea_daemon_room_post (p->daemon, room, m);
+    }
+  g_free (p->request);
+  g_free (p);
 }
 
 /* Room mode: one post in the group's room; every expert of the group who
@@ -763,7 +826,6 @@ offer_in_room (EaRequest *r)
   EaRoom *room = ea_daemon_room_lookup (self, r->room);
   EaDirGroup *g = ea_directory_get_group (self->directory, r->group);
   g_autoptr(GPtrArray) present = NULL;
-  g_autoptr(xmpp_stanza_t) m = NULL;
   gint64 deadline = g_get_monotonic_time () + (gint64) r->offer_timeout * G_USEC_PER_SEC;
   guint counted = 0;
 
@@ -795,10 +857,19 @@ offer_in_room (EaRequest *r)
   if (counted == 0)
     return FALSE;
 
-  m = build_offer (r, NULL, "groupchat", r->offer_timeout, NULL);
-  ea_daemon_room_post (self, room, m);
   r->room_deadline = deadline;
-  g_debug ("request %.8s: posted in %s (%u experts present)", r->id, r->room, counted);
+  {
+    /* Posted once the log has the offers (writes commit in order). */
+    RoomPost *p = g_new0 (RoomPost, 1);
+    p->daemon = self;
+    p->request = g_strdup (r->id);
+    p->deadline = deadline;
+    if (self->store != NULL)
+      ea_store_flush_then (self->store, room_post_cb, p);
+    else
+      room_post_cb (NULL, p);
+  }
+  g_debug ("request %.8s: posting in %s (%u experts present)", r->id, r->room, counted);
   return TRUE;
 }
 

@@ -1242,6 +1242,26 @@ write_offer (Worker *w, gpointer data, GError **error)
   return worker_step_write (w, stmt, error);
 }
 
+static gboolean
+write_nothing (Worker *w, gpointer data, GError **error)
+{
+  return TRUE;
+}
+
+/**
+ * ea_store_flush_then:
+ *
+ * Calls @done once every write made before this call is committed,
+ * without blocking: a barrier for "do this only once the log has it".
+ */
+void
+ea_store_flush_then (EaStore *self, EaStoreDone done, gpointer user_data)
+{
+  g_return_if_fail (EA_IS_STORE (self));
+
+  store_push_write (self, write_nothing, NULL, NULL, done, user_data);
+}
+
 void
 ea_store_put_offer (EaStore            *self,
                     const EaStoreOffer *offer,

@@ -106,6 +106,9 @@ void       ea_store_put_request        (EaStore              *self,
                                         const EaStoreRequest *request,
                                         EaStoreDone           done,
                                         gpointer              user_data);
+void       ea_store_flush_then         (EaStore              *self,
+                                        EaStoreDone           done,
+                                        gpointer              user_data);
 void       ea_store_put_offer          (EaStore              *self,
                                         const EaStoreOffer   *offer,
                                         EaStoreDone           done,

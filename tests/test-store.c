@@ -803,6 +803,28 @@ test_callback_after_commit (Fixture *f, gconstpointer data)
     g_assert_cmpuint (checks[i].seen, >=, i + 1);
 }
 
+/* A barrier: everything written before it is committed when it calls. */
+static void
+test_flush_then (Fixture *f, gconstpointer data)
+{
+  CommitCheck check = { ea_store_get_path (f->store), 0 };
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("b%u", i);
+      EaStoreMessage m = {
+        .session = ID ("0100"), .id = id, .time = 1000 + i, .sender = "a@example.org",
+        .text = "durable barrier",
+      };
+
+      ea_store_put_message (f->store, &m, NULL, NULL);
+    }
+  ea_store_flush_then (f->store, committed_cb, &check);
+  while (check.seen == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (check.seen, ==, 20);
+}
+
 /* Callbacks come back on the caller's thread-default context, not on the
  * default one. */
 static void
@@ -2169,6 +2191,8 @@ main (int argc, char *argv[])
               fixture_teardown);
   g_test_add ("/store/order", Fixture, NULL, fixture_setup, test_order, fixture_teardown);
   g_test_add ("/store/duplicate-message", Fixture, NULL, fixture_setup, test_duplicate_message,
+              fixture_teardown);
+  g_test_add ("/store/flush-then", Fixture, NULL, fixture_setup, test_flush_then,
               fixture_teardown);
   g_test_add ("/store/callback-after-commit", Fixture, NULL, fixture_setup,
               test_callback_after_commit, fixture_teardown);
