@@ -307,6 +307,25 @@ ea_host_is_loopback (const char *host)
   return addr != NULL && g_inet_address_get_is_loopback (addr);
 }
 
+/**
+ * ea_utf8_cut:
+ *
+ * At most @max_bytes of @text, cut before a character, never inside one.
+ */
+char *
+ea_utf8_cut (const char *text, gsize max_bytes)
+{
+  const char *end;
+
+  if (strlen (text) <= max_bytes)
+    return g_strdup (text);
+  end = text + max_bytes;
+  /* Back to the start of the character that would be split. */
+  while (end > text && ((guchar) *end & 0xc0) == 0x80)
+    end--;
+  return g_strndup (text, (gsize) (end - text));
+}
+
 gboolean
 ea_text_is_one_line (const char *text)
 {

@@ -34,5 +34,7 @@ gboolean   ea_parse_server         (const char *text,
 gboolean   ea_host_is_loopback     (const char *host);
 
 gboolean   ea_text_is_one_line     (const char *text);
+char      *ea_utf8_cut             (const char *text,
+                                    gsize       max_bytes);
 
 G_END_DECLS

@@ -645,6 +645,7 @@ typedef struct {
   char *id;
   gint64 time;
   char *sender;
+  char *from;           /* the full address it came from */
   char *text;
   char *receipt_to;     /* who asked for a receipt */
 } Incoming;
@@ -655,6 +656,7 @@ incoming_free (Incoming *in)
   g_free (in->session_id);
   g_free (in->id);
   g_free (in->sender);
+  g_free (in->from);
   g_free (in->text);
   g_free (in->receipt_to);
   g_free (in);
@@ -683,9 +685,12 @@ stored_incoming_cb (GError *error, gpointer data)
 
   if (error != NULL)
     {
-      /* Not acknowledged: the sender's daemon sends it again. */
+      /* Not acknowledged: the sender's daemon sends it again, and then it
+       * must not look like a repeat. */
       g_warning ("A message of session %.8s could not be saved: %s", in->session_id,
                  error->message);
+      if (in->from != NULL)
+        ea_daemon_forget_seen (self, in->from, in->id);
       incoming_free (in);
       return;
     }
@@ -744,6 +749,7 @@ receive_text (EaSession *s, xmpp_stanza_t *stanza, const char *sender, const cha
       ea_time_from_iso8601 (xmpp_stanza_get_attribute (delay, "stamp"), &stamp))
     in->time = stamp;
   in->sender = ea_jid_bare (sender);
+  in->from = g_strdup (xmpp_stanza_get_from (stanza));
   in->text = g_strdup (body);
   in->receipt_to = receipt_to ? g_strdup (receipt_to) : NULL;
   s->last_active = g_get_monotonic_time ();
@@ -920,8 +926,15 @@ ea_daemon_chat_handle_stanza (EaDaemon *self, xmpp_stanza_t *stanza)
   if (!ea_session_is_open (s))
     return TRUE;
 
-  /* Replies go where the peer wrote from last (a restarted daemon). */
-  g_hash_table_replace (s->peer_full, g_strdup (bare), g_strdup (from));
+  /* Replies go where the peer wrote from last (a restarted daemon), and
+   * so does whatever we still keep for it. */
+  {
+    const char *before = g_hash_table_lookup (s->peer_full, bare);
+
+    if (before != NULL && g_strcmp0 (before, from) != 0)
+      ea_daemon_redirect_kept (self, before, from);
+    g_hash_table_replace (s->peer_full, g_strdup (bare), g_strdup (from));
+  }
 
   handle_chat_state (s, stanza, bare);
   body = ea_message_body (stanza);
@@ -962,10 +975,30 @@ ea_daemon_chat_room_changed (EaDaemon *self, EaRoom *room)
     ea_daemon_session_add_participant (self, s, g_ptr_array_index (present, i), NULL);
 }
 
+/**
+ * ea_daemon_chat_session_started:
+ *
+ * Unacknowledged messages are in the outbox and rooms rejoin by
+ * themselves. After a fresh session (a restart, say) our address has a
+ * new resource: a chat state in every open one-to-one session tells the
+ * peers where we are now.
+ */
 void
 ea_daemon_chat_session_started (EaDaemon *self, gboolean resumed)
 {
-  /* Unacknowledged messages are in the outbox; rooms rejoin by themselves. */
+  GHashTableIter iter;
+  gpointer value;
+
+  if (resumed)
+    return;
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      EaSession *s = value;
+
+      if (ea_session_is_open (s) && s->room == NULL)
+        send_chat_state (s, "active");
+    }
 }
 
 /**

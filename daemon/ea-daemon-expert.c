@@ -54,6 +54,7 @@ struct _EaOffer {
 };
 
 static void offer_save (EaOffer *o);
+static void offer_save_then (EaOffer *o, EaStoreDone done, gpointer user_data);
 
 static void
 offer_free (gpointer data)
@@ -218,7 +219,7 @@ set_state (EaOffer *o, const char *state, const char *reason)
 }
 
 static void
-offer_save (EaOffer *o)
+offer_save_then (EaOffer *o, EaStoreDone done, gpointer user_data)
 {
   EaStore *store = o->daemon->store;
   EaStoreRequest req = { 0 };
@@ -226,7 +227,11 @@ offer_save (EaOffer *o)
   const char *winners[] = { ea_daemon_get_account (o->daemon), NULL };
 
   if (store == NULL)
-    return;
+    {
+      if (done != NULL)
+        done (NULL, user_data);
+      return;
+    }
   req.id = o->id;
   req.role = "expert";
   req.agent = o->agent;
@@ -253,7 +258,13 @@ offer_save (EaOffer *o)
   row.expires = o->expires;
   row.ended = is_pending (o) ? 0 : g_get_real_time ();
   row.rounds = 1;
-  ea_store_put_offer (store, &row, NULL, NULL);
+  ea_store_put_offer (store, &row, done, user_data);
+}
+
+static void
+offer_save (EaOffer *o)
+{
+  offer_save_then (o, NULL, NULL);
 }
 
 static void
@@ -552,6 +563,30 @@ decline_automatically (EaDaemon *self, EaOfferInfo *info, const char *to, const 
     }
 }
 
+typedef struct {
+  EaDaemon *daemon;
+  char *id;
+  gint64 received;
+} Announce;
+
+static void
+announce_cb (GError *error, gpointer data)
+{
+  Announce *a = data;
+  EaOffer *o = g_hash_table_lookup (a->daemon->offers, a->id);
+
+  if (error != NULL)
+    g_warning ("Showing offer %.8s without logging it: %s", a->id, error->message);
+  if (o != NULL && is_pending (o) && o->received == a->received)
+    {
+      if (a->daemon->root != NULL)
+        ea_expert_assist_emit_offer_received (a->daemon->root, o->path);
+      notify (o);
+    }
+  g_free (a->id);
+  g_free (a);
+}
+
 static void
 handle_offer (EaDaemon *self, xmpp_stanza_t *stanza)
 {
@@ -697,11 +732,16 @@ handle_offer (EaDaemon *self, xmpp_stanza_t *stanza)
   else
     ea_daemon_export_object (self, o->object);
 
-  offer_save (o);
   g_debug ("offer %.8s from %s: %s", o->id, who, o->summary);
-  if (self->root != NULL)
-    ea_expert_assist_emit_offer_received (self->root, o->path);
-  notify (o);
+  /* Shown once the log has it: a crash the next moment still restores it. */
+  {
+    Announce *a = g_new0 (Announce, 1);
+
+    a->daemon = self;
+    a->id = g_strdup (o->id);
+    a->received = o->received;
+    offer_save_then (o, announce_cb, a);
+  }
 
 out:
   ea_offer_info_clear (&info);
@@ -718,7 +758,10 @@ handle_assigned (EaDaemon *self, EaOffer *o, EaControl *c, const char *from)
   const char *k;
   GVariant *v;
 
-  if (!g_str_equal (o->state, "pending") || o->accepting->len == 0)
+  /* An assignment only ever answers our accept: for a pending offer it
+   * stands even when nobody waits for it any more (the daemon was
+   * restarted after accepting). After we gave up, it is refused. */
+  if (!g_str_equal (o->state, "pending"))
     {
       if (g_str_equal (o->state, "accepted") && g_strcmp0 (o->session_id, c->session) == 0)
         return;

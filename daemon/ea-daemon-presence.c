@@ -438,9 +438,16 @@ handle_presence (EaDaemon *self, xmpp_stanza_t *stanza)
 
       if (type == NULL && ea_presence_parse (stanza, &p))
         {
+          EaContact *c = ea_roster_lookup (self->roster, bare);
+          const char *resource = ea_jid_resource (from);
+          gboolean new_resource = c == NULL || resource == NULL ||
+                                  !g_hash_table_contains (c->resources, resource);
+
           learn_caps (self, from, &p);
           changed = ea_roster_set_presence (self->roster, from, &p);
           ea_presence_clear (&p);
+          if (new_resource)
+            ea_daemon_resend_kept_to (self, bare);
         }
       else if (g_strcmp0 (type, "error") == 0 && ea_jid_resource (from) == NULL)
         {

@@ -121,6 +121,14 @@ void         ea_daemon_forget_kept            (EaDaemon   *self,
                                                const char *key);
 gboolean     ea_daemon_seen_before            (EaDaemon      *self,
                                                xmpp_stanza_t *stanza);
+void         ea_daemon_forget_seen            (EaDaemon   *self,
+                                               const char *from,
+                                               const char *id);
+void         ea_daemon_resend_kept_to         (EaDaemon   *self,
+                                               const char *bare);
+void         ea_daemon_redirect_kept          (EaDaemon   *self,
+                                               const char *old_to,
+                                               const char *new_to);
 
 /* ea-daemon-agent.c */
 void         ea_daemon_agent_init             (EaDaemon   *self);

@@ -215,6 +215,65 @@ resend_kept (EaDaemon *self)
     g_debug ("sent %u kept stanzas again", sent);
 }
 
+/* A stanza whose handling failed (it could not be logged) may come again
+ * and must then count as new. */
+void
+ea_daemon_forget_seen (EaDaemon *self, const char *from, const char *id)
+{
+  g_autofree char *bare = ea_jid_bare (from);
+  g_autofree char *key = g_strdup_printf ("%s %s", bare, id);
+
+  g_hash_table_remove (self->seen_stanzas, key);
+}
+
+/**
+ * ea_daemon_redirect_kept:
+ *
+ * A peer now writes from @new_to (a restarted daemon): what we keep for
+ * @old_to goes there, now and on later resends.
+ */
+void
+ea_daemon_redirect_kept (EaDaemon *self, const char *old_to, const char *new_to)
+{
+  for (GList *l = self->outbox->head; l; l = l->next)
+    {
+      Kept *k = l->data;
+
+      if (g_strcmp0 (xmpp_stanza_get_to (k->stanza), old_to) != 0)
+        continue;
+      xmpp_stanza_set_to (k->stanza, new_to);
+      ea_xmpp_send (self->xmpp, k->stanza);
+    }
+}
+
+/**
+ * ea_daemon_resend_kept_to:
+ *
+ * A new resource of @bare appeared (its daemon restarted, say): what we
+ * keep for that address goes out again, duplicates being dropped there.
+ */
+void
+ea_daemon_resend_kept_to (EaDaemon *self, const char *bare)
+{
+  guint sent = 0;
+
+  for (GList *l = self->outbox->head; l; l = l->next)
+    {
+      Kept *k = l->data;
+
+      if (!ea_jid_equal_bare (xmpp_stanza_get_to (k->stanza), bare))
+        continue;
+      ea_xmpp_send (self->xmpp, k->stanza);
+      sent++;
+    }
+  if (sent > 0)
+    {
+      g_autofree char *who = ea_jid_short (bare);
+
+      g_debug ("sent %u kept stanzas again to %s, who is back", sent, who);
+    }
+}
+
 /**
  * ea_daemon_seen_before:
  *

@@ -851,7 +851,7 @@ ea_reply_parse (const char *body, gboolean *accept, char **code, char **reason)
       while (g_ascii_isspace (*r))
         r++;
       if (*r && ea_text_is_one_line (r) && g_utf8_validate (r, -1, NULL))
-        *reason = g_strndup (r, 256);
+        *reason = ea_utf8_cut (r, 256);
     }
   return TRUE;
 }
