@@ -10,9 +10,10 @@
  * CLOCK_MONOTONIC in nanoseconds, the clock Python's time.monotonic_ns()
  * reads, so they compare with the driver's own stamps.
  *
- *   login NAME JID PASSWORD TLS PRESENCE [PRIORITY]
- *        TLS: none | trust; PRESENCE: 0 | 1. Answer: "ready NAME T" or
- *        "failed NAME WHY".
+ *   login NAME JID PASSWORD TLS PRESENCE [PRIORITY [SM]]
+ *        TLS: none | trust; PRESENCE: 0 | 1; SM: 1 (default) keeps
+ *        libstrophe's stream management (XEP-0198) on, as the daemon
+ *        has it. Answer: "ready NAME T" or "failed NAME WHY".
  *   send NAME TAG XML            send one stanza; answer "sent TAG T"
  *   burst NAME TAG N             the next N lines are stanzas, sent as one
  *                                burst from NAME; answer "sent TAG T" (the
@@ -59,6 +60,7 @@ typedef struct {
   char *password;
   gboolean tls;
   gboolean presence;
+  gboolean sm;
   int priority;
   xmpp_conn_t *conn;
   int fd;
@@ -277,6 +279,14 @@ pong_cb (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *data)
 
 static void connect_next (void);
 
+/* Never from inside a libstrophe callback: connecting runs libstrophe. */
+static gboolean
+connect_next_cb (gpointer data)
+{
+  connect_next ();
+  return G_SOURCE_REMOVE;
+}
+
 static void
 conn_cb (xmpp_conn_t *conn, xmpp_conn_event_t status, int error,
          xmpp_stream_error_t *stream_error, void *data)
@@ -296,13 +306,13 @@ conn_cb (xmpp_conn_t *conn, xmpp_conn_event_t status, int error,
       a->ready = TRUE;
       connecting--;
       out ("ready %s %" G_GINT64_FORMAT, a->name, now_ns ());
-      connect_next ();
+      g_idle_add (connect_next_cb, NULL);
       return;
     }
   if (!a->ready)
     {
       connecting--;
-      connect_next ();
+      g_idle_add (connect_next_cb, NULL);
     }
   out ("failed %s error=%d%s", a->name, error, stream_error ? " stream-error" : "");
   a->ready = FALSE;
@@ -320,6 +330,9 @@ start_login (Account *a)
   g_autofree char *host = NULL;
   const char *server = g_getenv ("BENCH_SERVER");
   unsigned short port = 5222;
+
+  if (!a->sm)
+    flags |= XMPP_CONN_FLAG_DISABLE_SM;
 
   if (server != NULL)
     {
@@ -467,6 +480,7 @@ command (char *line)
       a->tls = g_str_equal (more[4], "trust");
       a->presence = g_str_equal (more[5], "1");
       a->priority = more[6] ? atoi (more[6]) : 0;
+      a->sm = more[6] == NULL || more[7] == NULL || !g_str_equal (more[7], "0");
       a->fd = -1;
       a->index = order->len;
       g_hash_table_replace (accounts, a->name, a);
@@ -571,7 +585,8 @@ int
 main (int argc, char **argv)
 {
   xmpp_initialize ();
-  ctx = xmpp_ctx_new (NULL, NULL);
+  ctx = xmpp_ctx_new (NULL, g_getenv ("BENCH_XMPP_DEBUG")
+                             ? xmpp_get_default_logger (XMPP_LEVEL_DEBUG) : NULL);
   xmpp_global_timed_handler_add (ctx, probe_cb, 0, NULL);
   accounts = g_hash_table_new (g_str_hash, g_str_equal);
   order = g_ptr_array_new ();

@@ -184,12 +184,12 @@ class RawClients:
             return None
         return wait_for(found, timeout, what, poll_ms=5)
 
-    def login(self, names, tls=True, presence=True, priority=0, timeout=60):
+    def login(self, names, tls=True, presence=True, priority=0, sm=True, timeout=60):
         """names: {connection name: user}; waits until all are ready."""
         for name, user in names.items():
-            self.command("login %s %s/bench %s %s %d %d"
+            self.command("login %s %s/bench %s %s %d %d %d"
                          % (name, jid(user), password(user), "trust" if tls else "none",
-                            1 if presence else 0, priority))
+                            1 if presence else 0, priority, 1 if sm else 0))
         want = set(names)
 
         def all_ready():
@@ -225,7 +225,10 @@ class BenchProsody(Prosody):
     def _write_config(self):
         # As a production server runs: no debug log (the test server's
         # debug log is a dozen writes per stanza, most of Prosody's cost).
+        # BENCH_PROSODY_DEBUG=1 keeps it, to compare.
         super()._write_config()
+        if os.environ.get("BENCH_PROSODY_DEBUG") == "1":
+            return
         with open(self.config_path, encoding="utf-8") as f:
             text = f.read()
         text = text.replace("log = { debug = ", "log = { info = ", 1)

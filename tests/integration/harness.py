@@ -547,6 +547,366 @@ Component {_lua_string(self.muc_domain)} "muc"
 
 
 # ---------------------------------------------------------------------------
+# ejabberd (interop): the same interface as Prosody, selected with
+# EA_XMPP_SERVER=ejabberd
+
+EJABBERD_CTL = "/usr/sbin/ejabberdctl"
+
+
+def _yaml_string(s):
+    return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class Ejabberd:
+    """A real ejabberd (Debian's 23.01) on a free loopback port, as root,
+    in a throwaway directory: its own config, Mnesia spool, log and Erlang
+    node name. Accounts and shared roster groups go in through ejabberd's
+    HTTP API on a second loopback port (answering loopback only), so they
+    can be added before start() (queued) as well as after."""
+
+    kind = "ejabberd"
+
+    def __init__(self, tmpdir, domain=DEFAULT_DOMAIN, port=None,
+                 smacks_hibernation_time=None, extra_global_config="",
+                 extra_host_config=""):
+        self.domain = domain
+        self.muc_domain = "conference." + domain
+        self.dir = os.path.join(tmpdir, "ejabberd")
+        self.spool = os.path.join(self.dir, "spool")
+        self.logs = os.path.join(self.dir, "logs")
+        for d in (self.spool, self.logs):
+            os.makedirs(d, exist_ok=True)
+        self._fixed_port = port is not None
+        self.port = port or pick_free_port()
+        self.http_port = pick_free_port()
+        self.node = "ea-%s@localhost" % uuid.uuid4().hex[:12]
+        self.config_path = os.path.join(self.dir, "ejabberd.yml")
+        self.ctl_path = os.path.join(self.dir, "ejabberdctl")
+        self.ctl_config_path = os.path.join(self.dir, "ejabberdctl.cfg")
+        self.log_path = os.path.join(self.logs, "ejabberd.log")
+        self.output_path = os.path.join(self.dir, "ejabberd-0.out")
+        self.output_paths = []
+        self.pem_path = os.path.join(self.dir, "server.pem")
+        self.smacks_hibernation_time = smacks_hibernation_time
+        self.extra_global_config = extra_global_config
+        self.users = {}
+        self.groups = {}
+        self.process = None
+        self.starts = 0
+        self._make_certificate()
+        self._write_control_script()
+        self._write_config()
+
+    # configuration
+
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    def jid(self, user):
+        return user if "@" in user else "%s@%s" % (user, self.domain)
+
+    def _make_certificate(self):
+        key = os.path.join(self.dir, "server.key")
+        crt = os.path.join(self.dir, "server.crt")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec",
+             "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", key, "-out", crt, "-days", "7",
+             "-subj", "/CN=%s" % self.domain,
+             "-addext", "subjectAltName=DNS:%s,DNS:*.%s" % (self.domain, self.domain)],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
+        write_file(self.pem_path, read_text(crt) + read_text(key), mode=0o600)
+
+    def _write_control_script(self):
+        # Debian's control script refuses root unless INSTALLUSER is empty,
+        # and runs the VM as a child: exec it, so our process is the VM.
+        text = read_text(EJABBERD_CTL)
+        text = re.sub(r"^INSTALLUSER=.*$", "INSTALLUSER=", text, count=1, flags=re.MULTILINE)
+        text = text.replace('as_current_user) "$@" ;;', 'as_current_user) exec "$@" ;;')
+        write_file(self.ctl_path, text, mode=0o755)
+        write_file(self.ctl_config_path,
+                   'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"\n'
+                   'EJABBERD_BYPASS_WARNINGS=true\n')
+        # ERL_INETRC comes from the config dir: resolve names the usual way.
+        write_file(os.path.join(self.dir, "inetrc"), "{lookup,[file,native]}.\n")
+
+    def _write_config(self):
+        hibernation = self.smacks_hibernation_time
+        config = f"""# Throwaway ejabberd configuration for the Expert Assist integration tests
+loglevel: info
+log_rotate_count: 0
+hosts:
+  - {_yaml_string(self.domain)}
+certfiles:
+  - {_yaml_string(self.pem_path)}
+listen:
+  -
+    port: {self.port}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    max_stanza_size: 262144
+    shaper: none
+    access: c2s
+    starttls: true
+  -
+    port: {self.http_port}
+    ip: "127.0.0.1"
+    module: ejabberd_http
+    request_handlers:
+      /api: mod_http_api
+auth_method: internal
+auth_password_format: scram
+disable_sasl_mechanisms:
+  - "digest-md5"
+  - "X-OAUTH2"
+s2s_access: none
+acl:
+  loopback:
+    ip:
+      - 127.0.0.0/8
+access_rules:
+  local:
+    allow: all
+  c2s:
+    allow: all
+  muc_create:
+    allow: all
+api_permissions:
+  "loopback admin":
+    from:
+      - mod_http_api
+    who:
+      access:
+        allow:
+          - acl: loopback
+    what: "*"
+shaper_rules:
+  c2s_shaper: none
+modules:
+  mod_adhoc: {{}}
+  mod_admin_extra: {{}}
+  mod_caps: {{}}
+  mod_carboncopy: {{}}
+  mod_disco: {{}}
+  mod_last: {{}}
+  mod_mam:
+    default: always
+  mod_muc:
+    host: {_yaml_string(self.muc_domain)}
+    access_create: muc_create
+    access_persistent: muc_create
+    default_room_options:
+      mam: false
+  mod_offline: {{}}
+  mod_ping: {{}}
+  mod_roster:
+    versioning: true
+  mod_shared_roster: {{}}
+  mod_stream_mgmt:
+    resend_on_timeout: if_offline
+    {"resume_timeout: %d" % hibernation if hibernation is not None else ""}
+  mod_vcard: {{}}
+{self.extra_global_config}
+"""
+        write_file(self.config_path, config)
+
+    # accounts and groups, through the HTTP API
+
+    def _api(self, command, args, timeout=10):
+        import urllib.request
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d/api/%s" % (self.http_port, command),
+            data=json.dumps(args).encode("utf-8"),
+            headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                body = resp.read().decode("utf-8", "replace")
+        except Exception as e:  # urllib's HTTPError carries the reason
+            detail = getattr(e, "read", lambda: b"")()
+            raise AssertionError("ejabberd API %s(%r) failed: %s %s"
+                                 % (command, args, e, detail[:300])) from None
+        return json.loads(body) if body else None
+
+    def add_user(self, name, password, method="api"):
+        """Create an account; works before and after start()."""
+        user = name.split("@")[0]
+        self.users[user] = password
+        if self.running:
+            self._register(user)
+
+    def _register(self, user):
+        # Mnesia may lose the last writes when ejabberd is killed: register
+        # again after a restart, and only set the password of who is there.
+        try:
+            self._api("register", {"user": user, "host": self.domain,
+                                   "password": self.users[user]})
+        except AssertionError as e:
+            if "conflict" not in str(e).lower() and "already registered" not in str(e):
+                raise
+            self._api("change_password", {"user": user, "host": self.domain,
+                                          "newpass": self.users[user]})
+
+    @staticmethod
+    def _group_id(name):
+        return "g-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:12]
+
+    def set_groups(self, groups):
+        """Shared roster groups (mod_shared_roster), as Prosody.set_groups:
+        {"Experts: Billing": ["alice", ...]}. Each group shows its own
+        members to each other, under the group's name; a member's nick
+        (a (member, nick) pair, else the user name) becomes the full name
+        of its vCard, which is what shared rosters show."""
+        old = self.groups
+        self.groups = groups
+        if self.running:
+            self._apply_groups(old)
+
+    def _members(self, members):
+        """{bare jid: nick}, nick defaulting to the user name as in
+        Prosody's groups file."""
+        items = members.items() if isinstance(members, dict) else members
+        out = {}
+        for member in items:
+            if isinstance(member, (tuple, list)):
+                who, nick = member
+            else:
+                who, nick = member, member.split("@")[0]
+            out[self.jid(who)] = nick
+        return out
+
+    def _apply_groups(self, old=None):
+        for name in (old or {}):
+            if name not in self.groups:
+                self._api("srg_delete", {"group": self._group_id(name), "host": self.domain})
+        for name, members in self.groups.items():
+            gid = self._group_id(name)
+            self._api("srg_create", {"group": gid, "host": self.domain, "label": name,
+                                     "description": name, "display": gid})
+            current = set()
+            try:
+                for m in self._api("srg_get_members", {"group": gid, "host": self.domain}):
+                    current.add(m)
+            except AssertionError:
+                pass
+            nicks = self._members(members)
+            wanted = set(nicks)
+            for member in wanted - current:
+                user, host = member.split("@", 1)
+                self._api("srg_user_add", {"user": user, "host": host, "group": gid,
+                                           "grouphost": self.domain})
+            # A shared roster shows members under their vCard's full name:
+            # that is where the nick goes.
+            for member, nick in nicks.items():
+                user, host = member.split("@", 1)
+                if host == self.domain and user in self.users:
+                    self._api("set_vcard", {"user": user, "host": host, "name": "FN",
+                                            "content": nick})
+            for member in current - wanted:
+                user, host = member.split("@", 1)
+                self._api("srg_user_del", {"user": user, "host": host, "group": gid,
+                                           "grouphost": self.domain})
+
+    # running
+
+    @property
+    def running(self):
+        return self.process is not None and self.process.running
+
+    def start(self, timeout=30):
+        assert not self.running, "ejabberd already running"
+        if not os.access(EJABBERD_CTL, os.X_OK):
+            raise AssertionError("ejabberd is not installed (Debian package ejabberd)")
+        self.starts += 1
+        # The console output is the log the tests read (the log file is
+        # written with a delay: Erlang's logger buffers it), one file per
+        # start since the launcher truncates what it writes to.
+        self.output_path = os.path.join(self.dir, "ejabberd-%d.out" % self.starts)
+        self.output_paths.append(self.output_path)
+        offset = 0
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ERL_", "EJABBERD_"))}
+        env["HOME"] = self.dir
+        self.process = Process([self.ctl_path, "--config-dir", self.dir,
+                                "--config", self.config_path,
+                                "--ctl-config", self.ctl_config_path,
+                                "--logs", self.logs, "--spool", self.spool,
+                                "--node", self.node, "foreground"],
+                               self.output_path, env=env, cwd=self.dir, name="ejabberd")
+        process = self.process
+        started = re.compile(r"ejabberd \S+ is started in the node")
+
+        def up():
+            if not process.running:
+                raise AssertionError("ejabberd exited (%s) before listening; output:\n%s"
+                                     % (describe_status(process.status), self.log_tail(60)))
+            with open(self.output_path, encoding="utf-8", errors="replace") as f:
+                f.seek(offset)
+                return started.search(f.read())
+        wait_for(up, timeout, "ejabberd to start on 127.0.0.1:%d" % self.port, poll_ms=100)
+        for user in self.users:
+            self._register(user)
+        self._apply_groups()
+
+    def stop(self, timeout=20):
+        if self.process is None:
+            return None
+        status = self.process.terminate(timeout)
+        # The VM exits with 0 after a clean stop on SIGTERM.
+        return 0 if status in (0, 143, -signal.SIGTERM) else status
+
+    def kill(self):
+        if self.process is not None:
+            self.process.kill()
+
+    def restart(self, timeout=30):
+        if self.running:
+            self.stop()
+        self.start(timeout)
+
+    # logs
+
+    def log_text(self):
+        return "".join("---- harness: start %d on port %d ----\n%s" % (i + 1, self.port, read_text(p))
+                       for i, p in enumerate(self.output_paths))
+
+    def log_tail(self, lines=300):
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def count_in_log(self, pattern):
+        return len(re.findall(pattern, self.log_text(), re.MULTILINE))
+
+    def auth_attempts(self, user, outcome="(success|failure)"):
+        node = re.escape(user.split("@")[0])
+        patterns = {
+            "success": r"Accepted c2s \S+ authentication for %s@" % node,
+            "failure": r"Failed c2s \S+ authentication for %s@" % node,
+        }
+        if outcome in patterns:
+            return self.count_in_log(patterns[outcome])
+        return sum(self.count_in_log(p) for p in patterns.values())
+
+    def logins(self, user):
+        """[(connection, encrypted)] for each successful login of user."""
+        found = re.findall(r"\((tcp|tls)\|(<[0-9.]+>)\) Accepted c2s \S+ authentication for %s@"
+                           % re.escape(user.split("@")[0]), self.log_text())
+        return [(pid, proto == "tls") for proto, pid in found]
+
+    def connections(self):
+        return self.count_in_log(r"Accepted connection [0-9.:]+ -> 127\.0\.0\.1:%d" % self.port)
+
+
+def xmpp_server_class(name=None):
+    """The server the integration tests run against: `name`, else
+    EA_XMPP_SERVER, "prosody" (default) or "ejabberd"."""
+    name = name or os.environ.get("EA_XMPP_SERVER", "prosody")
+    if name == "ejabberd":
+        return Ejabberd
+    if name == "prosody":
+        return Prosody
+    raise AssertionError("EA_XMPP_SERVER=%s: use prosody or ejabberd" % name)
+
+
+# ---------------------------------------------------------------------------
 # D-Bus
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -1220,11 +1580,15 @@ class IntegrationTest(unittest.TestCase):
     """
 
     DOMAIN = DEFAULT_DOMAIN
+    # None: EA_XMPP_SERVER decides; a case made for one server names it.
+    XMPP_SERVER = None
     TMP_PREFIX = "ea-it-"  # tools/demo.py names its own
 
     def setUp(self):
         self.tmpdir = tempfile.mkdtemp(prefix=self.TMP_PREFIX)
-        self.prosody = Prosody(self.tmpdir, domain=self.DOMAIN)
+        # The XMPP server: Prosody, or ejabberd with EA_XMPP_SERVER=ejabberd
+        # (same interface); the attribute keeps its name for the tests.
+        self.prosody = xmpp_server_class(self.XMPP_SERVER)(self.tmpdir, domain=self.DOMAIN)
         self.desktops = []
         self.clients = []
         self.buses = []
@@ -1269,7 +1633,8 @@ class IntegrationTest(unittest.TestCase):
         prosody = getattr(self, "prosody", None)
         if prosody is not None:
             lines = int(os.environ.get("EA_PROSODY_LOG_LINES", "300"))
-            out.write("\n------------- prosody log (last %d lines) -------------\n" % lines)
+            out.write("\n------------- %s log (last %d lines) -------------\n"
+                      % (getattr(prosody, "kind", "prosody"), lines))
             out.write(prosody.log_tail(lines) + "\n")
             output = read_text(prosody.output_path)
             if output.strip():
