@@ -114,6 +114,7 @@ struct _EaRequest {
 
 static void route (EaRequest *r);
 static void request_save (EaRequest *r);
+static void request_save_then (EaRequest *r, EaStoreDone done, gpointer user_data);
 
 /* ------------------------------------------------------------------ */
 /* Small things                                                        */
@@ -311,12 +312,16 @@ set_state (EaRequest *r, const char *state, const char *reason)
 }
 
 static void
-request_save (EaRequest *r)
+request_save_then (EaRequest *r, EaStoreDone done, gpointer user_data)
 {
   EaStoreRequest row = { 0 };
 
   if (r->daemon->store == NULL)
-    return;
+    {
+      if (done != NULL)
+        done (NULL, user_data);
+      return;
+    }
   row.id = r->id;
   row.role = "agent";
   row.agent = ea_daemon_get_account (r->daemon);
@@ -335,7 +340,13 @@ request_save (EaRequest *r)
   row.queue_wait = r->queue_wait + (r->in_queue ? g_get_real_time () - r->queued_since : 0);
   row.ever_queued = r->ever_queued;
   row.similar_shown = (const char * const *) r->similar_shown;
-  ea_store_put_request (r->daemon->store, &row, NULL, NULL);
+  ea_store_put_request (r->daemon->store, &row, done, user_data);
+}
+
+static void
+request_save (EaRequest *r)
+{
+  request_save_then (r, NULL, NULL);
 }
 
 static void
@@ -743,36 +754,47 @@ sent_for (EaRequest *r, const char *address)
 typedef struct {
   EaDaemon *daemon;
   char *request;
-  char *address;
-  guint round;
+  GPtrArray *addresses;
+  GArray *rounds;
 } OfferWrite;
 
 /* An offer leaves only once the log has it: a SIGKILL the next moment
- * still leaves a restarted daemon knowing whom it owes a withdrawal. */
+ * still leaves a restarted daemon knowing whom it owes a withdrawal. One
+ * barrier per round, so a fan-out to fifty is one commit and one burst. */
 static void
-offer_written_cb (GError *error, gpointer data)
+offers_written_cb (GError *error, gpointer data)
 {
   OfferWrite *w = data;
   EaRequest *r = g_hash_table_lookup (w->daemon->requests, w->request);
-  Sent *s = r ? g_hash_table_lookup (r->sent, w->address) : NULL;
 
   if (error != NULL)
     g_warning ("Offering request %.8s without logging it: %s", w->request, error->message);
-  if (s != NULL && s->state == SENT_PENDING && s->rounds == w->round)
-    send_offer_to (r, s);
+  for (guint i = 0; r != NULL && i < w->addresses->len; i++)
+    {
+      Sent *s = g_hash_table_lookup (r->sent, g_ptr_array_index (w->addresses, i));
+
+      if (s != NULL && s->state == SENT_PENDING && s->rounds == g_array_index (w->rounds, guint, i))
+        send_offer_to (r, s);
+    }
   g_free (w->request);
-  g_free (w->address);
+  g_ptr_array_unref (w->addresses);
+  g_array_unref (w->rounds);
   g_free (w);
 }
 
 static void
 offer_to (EaRequest *r, GPtrArray *addresses, gint64 deadline)
 {
+  OfferWrite *w = g_new0 (OfferWrite, 1);
+
+  w->daemon = r->daemon;
+  w->request = g_strdup (r->id);
+  w->addresses = g_ptr_array_new_with_free_func (g_free);
+  w->rounds = g_array_new (FALSE, FALSE, sizeof (guint));
   for (guint i = 0; i < addresses->len; i++)
     {
       const char *address = g_ptr_array_index (addresses, i);
       Sent *s = sent_for (r, address);
-      OfferWrite *w = g_new0 (OfferWrite, 1);
 
       s->state = SENT_PENDING;
       s->deadline = deadline;
@@ -780,12 +802,14 @@ offer_to (EaRequest *r, GPtrArray *addresses, gint64 deadline)
       g_clear_pointer (&s->reason, g_free);
       s->ended = 0;
       add_unique (r->offered, address);
-      w->daemon = r->daemon;
-      w->request = g_strdup (r->id);
-      w->address = g_strdup (address);
-      w->round = s->rounds;
-      offer_save_then (r, s, offer_written_cb, w);
+      offer_save (r, s);
+      g_ptr_array_add (w->addresses, g_strdup (address));
+      g_array_append_val (w->rounds, s->rounds);
     }
+  if (r->daemon->store != NULL)
+    ea_store_flush_then (r->daemon->store, offers_written_cb, w);
+  else
+    offers_written_cb (NULL, w);
   {
     g_autofree char *who = ea_jid_short (g_ptr_array_index (addresses, 0));
 
@@ -1613,11 +1637,20 @@ check_options (GVariant *options, GError **error)
   GVariantIter iter;
   const char *key;
   GVariant *value;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
 
   g_variant_iter_init (&iter, options);
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
     {
       gboolean known = FALSE;
+
+      if (!g_hash_table_add (seen, (gpointer) key))
+        {
+          g_set_error (error, EA_ERROR, EA_ERROR_INVALID_ARGS,
+                       _("The option “%s” is given twice."), key);
+          g_variant_unref (value);
+          return FALSE;
+        }
 
       for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
         {
@@ -1740,35 +1773,46 @@ export_request (EaDaemon *self, EaRequest *r)
   ea_daemon_export_object (self, r->object);
 }
 
-static gboolean
-begin_cb (gpointer data)
-{
-  Pending *p = data;
-  EaRequest *r = p->r;
-  EaDaemon *self = p->self;
+typedef struct {
+  EaDaemon *daemon;
+  char *id;
+  GDBusMethodInvocation *invocation;
+} Created;
 
-  g_free (p);
-  if (g_hash_table_lookup (self->requests, r->id) != r)
-    return G_SOURCE_REMOVE;
-  route (r);
-  return G_SOURCE_REMOVE;
+/* The reply goes once the log has the request: a path a caller holds is
+ * never lost, even to a SIGKILL the next moment. The first change comes
+ * after the reply, so the caller sees them all. */
+static void
+created_cb (GError *error, gpointer data)
+{
+  Created *c = data;
+  EaRequest *r = g_hash_table_lookup (c->daemon->requests, c->id);
+
+  if (error != NULL)
+    g_warning ("Request %.8s is not in the log: %s", c->id, error->message);
+  if (r != NULL)
+    {
+      ea_expert_assist_complete_request_help (c->daemon->root, c->invocation, r->path);
+      route (r);
+    }
+  else
+    g_dbus_method_invocation_return_error_literal (c->invocation, EA_ERROR, EA_ERROR_FAILED,
+                                                   _("The request ended before it began."));
+  g_free (c->id);
+  g_free (c);
 }
 
 static void
 create_request (EaDaemon *self, GDBusMethodInvocation *invocation, EaRequest *r)
 {
-  Pending *p;
+  Created *c = g_new0 (Created, 1);
 
   g_hash_table_insert (self->requests, r->id, r);
   export_request (self, r);
-  request_save (r);
-  ea_expert_assist_complete_request_help (self->root, invocation, r->path);
-
-  /* Its first change comes after the reply, so the caller sees them all. */
-  p = g_new0 (Pending, 1);
-  p->self = self;
-  p->r = r;
-  g_idle_add (begin_cb, p);
+  c->daemon = self;
+  c->id = g_strdup (r->id);
+  c->invocation = invocation;
+  request_save_then (r, created_cb, c);
 }
 
 static void

@@ -681,22 +681,21 @@ stored_incoming_cb (GError *error, gpointer data)
 {
   Incoming *in = data;
   EaDaemon *self = in->daemon;
-  EaSession *s = ea_daemon_session_lookup (self, in->session_id);
-
   if (error != NULL)
     {
       /* Not acknowledged: the sender's daemon sends it again, and then it
        * must not look like a repeat. */
-      g_warning ("A message of session %.8s could not be saved: %s", in->session_id,
-                 error->message);
+      if (!self->log_full_warned)
+        g_warning ("Messages of session %.8s cannot be saved (%s); their senders will send "
+                   "them again", in->session_id, error->message);
+      self->log_full_warned = TRUE;
       if (in->from != NULL)
         ea_daemon_forget_seen (self, in->from, in->id);
       incoming_free (in);
       return;
     }
-  if (s != NULL && s->iface != NULL)
-    ea_expert_assist_session_emit_message_received (s->iface, in->id, in->time, in->sender,
-                                                    in->text);
+  self->log_full_warned = FALSE;
+  /* The receipt says "we have it": only once it is in the log. */
   if (in->receipt_to != NULL)
     send_receipt (self, in->receipt_to, in->id);
   incoming_free (in);
@@ -760,6 +759,9 @@ receive_text (EaSession *s, xmpp_stanza_t *stanza, const char *sender, const cha
   m.sender = in->sender;
   m.text = body;
   m.outgoing = FALSE;
+  /* Shown at once; acknowledged once logged. */
+  ea_expert_assist_session_emit_message_received (s->iface, in->id, in->time, in->sender,
+                                                  in->text);
   if (self->store != NULL)
     ea_store_put_message (self->store, &m, stored_incoming_cb, in);
   else

@@ -34,6 +34,9 @@ ea_daemon_presence_init (EaDaemon *self)
   self->expert_states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, expert_state_free);
   self->subscribe_sent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->caps_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->experts_dirty = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->expert_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                               (GDestroyNotify) g_ptr_array_unref);
 }
 
 void
@@ -43,6 +46,9 @@ ea_daemon_presence_dispose (EaDaemon *self)
   g_clear_pointer (&self->expert_states, g_hash_table_unref);
   g_clear_pointer (&self->subscribe_sent, g_hash_table_unref);
   g_clear_pointer (&self->caps_cache, g_hash_table_unref);
+  g_clear_handle_id (&self->experts_idle, g_source_remove);
+  g_clear_pointer (&self->experts_dirty, g_hash_table_unref);
+  g_clear_pointer (&self->expert_groups, g_hash_table_unref);
 }
 
 const char *
@@ -69,33 +75,17 @@ ea_daemon_is_interruptible (EaDaemon *self, EaDirExpert *expert, EaDirGroup *gro
                                      ea_daemon_get_account (self));
 }
 
-static gboolean
-interruptible_anywhere (EaDaemon *self, EaDirExpert *expert, GPtrArray *open)
-{
-  for (guint i = 0; i < open->len; i++)
-    {
-      EaDirGroup *g = g_ptr_array_index (open, i);
+#define EXPERTS_PER_PASS 200
 
-      if (ea_dir_group_has_expert (g, expert->address) &&
-          ea_daemon_is_interruptible (self, expert, g))
-        return TRUE;
-    }
-  return FALSE;
-}
-
-/**
- * ea_daemon_update_experts:
- *
- * Compares every expert of the groups open to the user with what clients
- * were last told and emits ExpertChanged for each one that moved.
- */
-void
-ea_daemon_update_experts (EaDaemon *self)
+/* Which open groups each expert is in: rebuilt when the directory changes,
+ * so a presence costs the expert's own groups, not a scan of everyone. */
+static void
+rebuild_expert_groups (EaDaemon *self)
 {
   g_autoptr(GPtrArray) open = ea_directory_open_groups (self->directory,
                                                         ea_daemon_get_account (self));
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
 
+  g_hash_table_remove_all (self->expert_groups);
   for (guint i = 0; i < open->len; i++)
     {
       EaDirGroup *g = g_ptr_array_index (open, i);
@@ -103,52 +93,128 @@ ea_daemon_update_experts (EaDaemon *self)
       for (guint j = 0; j < g->experts->len; j++)
         {
           const char *address = g_ptr_array_index (g->experts, j);
-          EaDirExpert *e;
-          EaExpertState *state;
-          const char *status;
-          gboolean interruptible;
+          GPtrArray *groups = g_hash_table_lookup (self->expert_groups, address);
 
-          if (!g_hash_table_add (seen, (gpointer) address))
-            continue;
-          e = ea_directory_get_expert (self->directory, address);
-          status = ea_daemon_expert_status (self, address);
-          interruptible = interruptible_anywhere (self, e, open);
-          state = g_hash_table_lookup (self->expert_states, address);
-
-          if (state != NULL && g_strcmp0 (state->status, status) == 0 &&
-              state->interruptible == interruptible)
-            continue;
-          if (state == NULL)
+          if (groups == NULL)
             {
-              state = g_new0 (EaExpertState, 1);
-              g_hash_table_insert (self->expert_states, g_strdup (address), state);
+              groups = g_ptr_array_new ();
+              g_hash_table_insert (self->expert_groups, g_strdup (address), groups);
             }
-          g_free (state->status);
-          state->status = g_strdup (status);
-          state->interruptible = interruptible;
-
-          {
-            g_autofree char *who = ea_jid_short (address);
-
-            g_debug ("expert %s: %s%s", who, status, interruptible ? ", interruptible" : "");
-          }
-          if (self->root != NULL)
-            ea_expert_assist_emit_expert_changed (self->root, address, status, interruptible);
-          /* Someone may now take a queued request. */
-          ea_daemon_agent_kick (self);
+          g_ptr_array_add (groups, g);
         }
     }
+}
 
-  /* Experts that left every open group are forgotten quietly. */
+static void
+update_one (EaDaemon *self, const char *address)
+{
+  GPtrArray *groups = g_hash_table_lookup (self->expert_groups, address);
+  EaDirExpert *e;
+  EaExpertState *state;
+  const char *status;
+  gboolean interruptible = FALSE;
+
+  if (groups == NULL)
+    {
+      /* Left every open group: forgotten quietly. */
+      g_hash_table_remove (self->expert_states, address);
+      return;
+    }
+  e = ea_directory_get_expert (self->directory, address);
+  status = ea_daemon_expert_status (self, address);
+  for (guint i = 0; i < groups->len && !interruptible; i++)
+    interruptible = ea_daemon_is_interruptible (self, e, g_ptr_array_index (groups, i));
+
+  state = g_hash_table_lookup (self->expert_states, address);
+  if (state != NULL && g_strcmp0 (state->status, status) == 0 &&
+      state->interruptible == interruptible)
+    return;
+  if (state == NULL)
+    {
+      state = g_new0 (EaExpertState, 1);
+      g_hash_table_insert (self->expert_states, g_strdup (address), state);
+    }
+  g_free (state->status);
+  state->status = g_strdup (status);
+  state->interruptible = interruptible;
+
   {
-    GHashTableIter iter;
-    gpointer key;
+    g_autofree char *who = ea_jid_short (address);
 
-    g_hash_table_iter_init (&iter, self->expert_states);
-    while (g_hash_table_iter_next (&iter, &key, NULL))
-      if (!g_hash_table_contains (seen, key))
-        g_hash_table_iter_remove (&iter);
+    g_debug ("expert %s: %s%s", who, status, interruptible ? ", interruptible" : "");
   }
+  if (self->root != NULL)
+    ea_expert_assist_emit_expert_changed (self->root, address, status, interruptible);
+  /* Someone may now take a queued request. */
+  ea_daemon_agent_kick (self);
+}
+
+/* Once per burst of presence, and at most EXPERTS_PER_PASS experts per
+ * main-loop iteration: a storm of presence never stalls D-Bus. */
+static gboolean
+experts_idle_cb (gpointer data)
+{
+  EaDaemon *self = data;
+  GHashTableIter iter;
+  gpointer key;
+  guint done = 0;
+
+  g_hash_table_iter_init (&iter, self->experts_dirty);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      update_one (self, key);
+      g_hash_table_iter_remove (&iter);
+      if (++done >= EXPERTS_PER_PASS)
+        return G_SOURCE_CONTINUE;
+    }
+  self->experts_idle = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_experts (EaDaemon *self)
+{
+  if (self->experts_idle == 0)
+    self->experts_idle = g_idle_add (experts_idle_cb, self);
+}
+
+/**
+ * ea_daemon_expert_moved:
+ *
+ * What is known of @address (presence, load, daemon) changed: its
+ * ExpertChanged is decided once the current burst is handled.
+ */
+void
+ea_daemon_expert_moved (EaDaemon *self, const char *address)
+{
+  if (!g_hash_table_contains (self->expert_groups, address) &&
+      !g_hash_table_contains (self->expert_states, address))
+    return;
+  g_hash_table_add (self->experts_dirty, g_strdup (address));
+  schedule_experts (self);
+}
+
+/**
+ * ea_daemon_update_experts:
+ *
+ * The directory (or the whole of presence) changed: every expert of the
+ * groups open to the user is compared with what clients were last told,
+ * and ExpertChanged emitted for each one that moved.
+ */
+void
+ea_daemon_update_experts (EaDaemon *self)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  rebuild_expert_groups (self);
+  g_hash_table_iter_init (&iter, self->expert_groups);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_hash_table_add (self->experts_dirty, g_strdup (key));
+  g_hash_table_iter_init (&iter, self->expert_states);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_hash_table_add (self->experts_dirty, g_strdup (key));
+  schedule_experts (self);
 }
 
 void
@@ -465,7 +531,7 @@ handle_presence (EaDaemon *self, xmpp_stanza_t *stanza)
         changed = ea_roster_set_presence (self->roster, from, NULL);
 
       if (changed)
-        ea_daemon_update_experts (self);
+        ea_daemon_expert_moved (self, bare);
       return;
     }
 

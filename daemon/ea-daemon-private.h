@@ -56,6 +56,9 @@ struct _EaDaemon {
   GHashTable *expert_states;    /* address → EaExpertState */
   GHashTable *subscribe_sent;   /* addresses asked this session */
   GHashTable *caps_cache;       /* "node#ver" → GINT: 1 daemon, 2 not, 3 asking */
+  GHashTable *expert_groups;    /* address → open groups it is in (EaDirGroup) */
+  GHashTable *experts_dirty;    /* addresses to compare again */
+  guint experts_idle;
 
   /* Own presence, as wanted */
   char *status;
@@ -84,6 +87,7 @@ struct _EaDaemon {
 
   /* Both: chats (ea-daemon-chat.c) */
   GHashTable *sessions;         /* id → EaSession */
+  gboolean log_full_warned;
 
   /* Stanzas kept until answered, sent again on a fresh session */
   GQueue *outbox;
@@ -229,6 +233,8 @@ gboolean     ea_daemon_presence_handle_stanza (EaDaemon      *self,
                                                xmpp_stanza_t *stanza);
 void         ea_daemon_send_own_presence      (EaDaemon   *self);
 void         ea_daemon_update_experts         (EaDaemon   *self);
+void         ea_daemon_expert_moved           (EaDaemon   *self,
+                                               const char *address);
 void         ea_daemon_subscribe_experts      (EaDaemon   *self);
 const char  *ea_daemon_expert_status          (EaDaemon   *self,
                                                const char *address);

@@ -654,6 +654,35 @@ ea_directory_parse (const char  *data,
 
   c.kf = kf;
   sections = g_key_file_get_groups (kf, NULL);
+
+  /* Escapes are checked on the raw text first: GLib 2.74 reports some bad
+   * ones twice (an invalid escape then a trailing backslash). */
+  for (guint i = 0; sections[i]; i++)
+    {
+      g_auto(GStrv) keys = g_key_file_get_keys (kf, sections[i], NULL, NULL);
+
+      for (guint j = 0; keys && keys[j]; j++)
+        {
+          g_autofree char *raw = g_key_file_get_value (kf, sections[i], keys[j], NULL);
+
+          for (const char *p = raw; p && *p; p++)
+            {
+              if (*p != '\\')
+                continue;
+              if (p[1] == '\0' || strchr ("sntr\\;", p[1]) == NULL)
+                {
+                  fail_at (&c, sections[i], keys[j],
+                           _("“\\%c” is not an escape: use \\s, \\n, \\t, \\r, \\\\ or \\;"),
+                           p[1] ? p[1] : ' ');
+                  g_set_error_literal (error, EA_ERROR, EA_ERROR_INVALID_ARGS, c.message);
+                  g_free (c.message);
+                  return FALSE;
+                }
+              p++;
+            }
+        }
+    }
+
   for (guint i = 0; sections[i]; i++)
     {
       if (!check_section (&c, sections[i]))

@@ -391,12 +391,21 @@ ea_query_is_valid (GVariant *query, GError **error)
   const char *key;
   GVariant *value;
   const char *summary = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
 
   g_variant_iter_init (&iter, query);
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
     {
       const char *text;
 
+      /* a{sv} may repeat a key; lookups would see one copy, checks another. */
+      if (!g_hash_table_add (seen, (gpointer) key))
+        {
+          g_set_error (error, EA_ERROR, EA_ERROR_INVALID_ARGS,
+                       _("The query has the key “%s” twice."), key);
+          g_variant_unref (value);
+          return FALSE;
+        }
       if (!g_str_equal (key, "summary") && !g_str_equal (key, "details") &&
           !g_strv_contains (query_fields, key))
         {

@@ -96,6 +96,11 @@ struct _EaXmpp {
   guint64 next_id;
   char *id_prefix;
 
+  /* Events from the worker, handled a slice at a time (see drain_cb). */
+  GQueue *inbox;
+  guint inbox_pos;
+  guint drain_id;
+
   Worker *worker;
 };
 
@@ -249,15 +254,16 @@ event_free (gpointer data)
   g_free (ev);
 }
 
-static gboolean deliver_event (gpointer data);
+static gboolean enqueue_event (gpointer data);
 
 static void
 post_event (Worker *w, Event *ev)
 {
   ev->worker = worker_ref (w);
   ev->generation = w->generation;
+  /* enqueue_event takes the event over. */
   g_main_context_invoke_full (w->main_context, G_PRIORITY_DEFAULT,
-                              deliver_event, ev, event_free);
+                              enqueue_event, ev, NULL);
 }
 
 static void
@@ -489,6 +495,10 @@ stanza_cb (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *userdata)
   const char *name = xmpp_stanza_get_name (stanza);
 
   w->last_rx = g_get_monotonic_time ();
+
+  /* Stream management's <r/> and <a/> are libstrophe's business. */
+  if (g_strcmp0 (xmpp_stanza_get_ns (stanza), "urn:xmpp:sm:3") == 0)
+    return 1;
 
   if (w->ping_id != NULL)
     {
@@ -1115,66 +1125,53 @@ begin_attempt (EaXmpp *self)
 }
 
 static void
-handle_stanzas (EaXmpp *self, GPtrArray *stanzas)
+handle_stanza (EaXmpp *self, xmpp_stanza_t *stanza)
 {
-  g_object_ref (self);
-  for (guint i = 0; i < stanzas->len; i++)
+  const char *name = xmpp_stanza_get_name (stanza);
+  const char *type = xmpp_stanza_get_type (stanza);
+  const char *id = xmpp_stanza_get_id (stanza);
+
+  if (self->state != EA_XMPP_CONNECTED)
+    return;
+
+  if (g_strcmp0 (name, "iq") == 0 && id != NULL &&
+      (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0))
     {
-      xmpp_stanza_t *stanza = g_ptr_array_index (stanzas, i);
-      const char *name = xmpp_stanza_get_name (stanza);
-      const char *type = xmpp_stanza_get_type (stanza);
-      const char *id = xmpp_stanza_get_id (stanza);
+      PendingIq *p = g_hash_table_lookup (self->pending_iqs, id);
+      const char *from = xmpp_stanza_get_from (stanza);
 
-      if (self->state != EA_XMPP_CONNECTED)
-        break;
-
-      if (g_strcmp0 (name, "iq") == 0 && id != NULL &&
-          (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0))
+      if (p != NULL)
         {
-          PendingIq *p = g_hash_table_lookup (self->pending_iqs, id);
-          const char *from = xmpp_stanza_get_from (stanza);
+          /* Only the party asked may answer; the server answers for our
+           * own account. */
+          gboolean ok = (p->peer == NULL)
+                          ? (from == NULL || ea_jid_equal_bare (from, self->jid) ||
+                             strchr (from, '@') == NULL)
+                          : (from != NULL && g_ascii_strcasecmp (from, p->peer) == 0) ||
+                            (from == NULL && ea_jid_equal_bare (p->peer, self->jid));
 
-          if (p != NULL)
+          if (ok)
             {
-              /* Only the party asked may answer; the server answers for
-               * our own account. */
-              gboolean ok = (p->peer == NULL)
-                              ? (from == NULL || ea_jid_equal_bare (from, self->jid) ||
-                                 strchr (from, '@') == NULL)
-                              : (from != NULL && g_ascii_strcasecmp (from, p->peer) == 0) ||
-                                (from == NULL && ea_jid_equal_bare (p->peer, self->jid));
+              g_autofree char *key = NULL;
+              gpointer value = NULL;
 
-              if (ok)
-                {
-                  g_autofree char *key = NULL;
-                  gpointer value = NULL;
-
-                  g_hash_table_steal_extended (self->pending_iqs, id,
-                                               (gpointer *) &key, &value);
-                  p = value;
-                  p->callback (self, stanza, p->user_data);
-                  pending_iq_free (p);
-                  continue;
-                }
-              g_debug ("dropping an iq answer from the wrong sender");
-              continue;
+              g_hash_table_steal_extended (self->pending_iqs, id, (gpointer *) &key, &value);
+              p = value;
+              p->callback (self, stanza, p->user_data);
+              pending_iq_free (p);
+              return;
             }
+          g_debug ("dropping an iq answer from the wrong sender");
+          return;
         }
-
-      g_signal_emit (self, signals[SIGNAL_STANZA], 0, stanza);
     }
-  g_object_unref (self);
+
+  g_signal_emit (self, signals[SIGNAL_STANZA], 0, stanza);
 }
 
-static gboolean
-deliver_event (gpointer data)
+static void
+handle_event (EaXmpp *self, Event *ev)
 {
-  Event *ev = data;
-  EaXmpp *self = ev->worker->owner;
-
-  if (self == NULL || ev->generation != self->generation)
-    return G_SOURCE_REMOVE;
-
   switch (ev->kind)
     {
     case EVENT_CONNECTED:
@@ -1192,7 +1189,7 @@ deliver_event (gpointer data)
       break;
 
     case EVENT_STANZAS:
-      handle_stanzas (self, ev->stanzas);
+      /* Handled by drain_cb, a slice at a time. */
       break;
 
     case EVENT_DISCONNECTED:
@@ -1224,7 +1221,74 @@ deliver_event (gpointer data)
     default:
       g_assert_not_reached ();
     }
+}
 
+#define DRAIN_SLICE_US 4000
+
+/* Events are handled in order, but a burst (a roster of thousands, a storm
+ * of presence) only for a few milliseconds per main-loop iteration, so
+ * D-Bus calls are answered in between. */
+static gboolean
+drain_cb (gpointer data)
+{
+  EaXmpp *self = data;
+  gint64 start = g_get_monotonic_time ();
+
+  g_object_ref (self);
+  while (!g_queue_is_empty (self->inbox))
+    {
+      Event *ev = g_queue_peek_head (self->inbox);
+
+      if (ev->generation != self->generation)
+        ;
+      else if (ev->kind == EVENT_STANZAS)
+        {
+          while (self->inbox_pos < ev->stanzas->len && ev->generation == self->generation)
+            {
+              handle_stanza (self, g_ptr_array_index (ev->stanzas, self->inbox_pos++));
+              if (g_get_monotonic_time () - start > DRAIN_SLICE_US &&
+                  self->inbox_pos < ev->stanzas->len)
+                {
+                  g_object_unref (self);
+                  return G_SOURCE_CONTINUE;
+                }
+            }
+        }
+      else
+        handle_event (self, ev);
+
+      /* The handlers may have run the queue dry (dispose). */
+      if (g_queue_peek_head (self->inbox) == ev)
+        {
+          g_queue_pop_head (self->inbox);
+          event_free (ev);
+        }
+      self->inbox_pos = 0;
+      if (g_get_monotonic_time () - start > DRAIN_SLICE_US && !g_queue_is_empty (self->inbox))
+        {
+          g_object_unref (self);
+          return G_SOURCE_CONTINUE;
+        }
+    }
+  self->drain_id = 0;
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+enqueue_event (gpointer data)
+{
+  Event *ev = data;
+  EaXmpp *self = ev->worker->owner;
+
+  if (self == NULL)
+    {
+      event_free (ev);
+      return G_SOURCE_REMOVE;
+    }
+  g_queue_push_tail (self->inbox, ev);
+  if (self->drain_id == 0)
+    self->drain_id = g_idle_add_full (G_PRIORITY_DEFAULT, drain_cb, self, NULL);
   return G_SOURCE_REMOVE;
 }
 
@@ -1503,6 +1567,12 @@ ea_xmpp_dispose (GObject *object)
 
   g_clear_handle_id (&self->retry_id, g_source_remove);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
+  g_clear_handle_id (&self->drain_id, g_source_remove);
+  if (self->inbox != NULL)
+    {
+      g_queue_free_full (self->inbox, event_free);
+      self->inbox = NULL;
+    }
   if (self->worker != NULL)
     {
       self->worker->owner = NULL;
@@ -1590,6 +1660,7 @@ ea_xmpp_init (EaXmpp *self)
   self->error_message = g_strdup ("");
   self->pending_iqs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, pending_iq_free);
   self->id_prefix = g_strndup (rand_id, 8);
+  self->inbox = g_queue_new ();
   self->worker = worker_new (self->main_context);
   self->worker->owner = self;
 }

@@ -173,6 +173,8 @@ test_semantic_errors (void)
     { "[Expert alice@example.org]\nSkills=refunds:high;\n", "test.conf:2:" },
     { "[Expert alice@example.org]\nMaxSessions=-1\n", "test.conf:2:" },
     { "[Agent carol@example.org]\nGroups=billing;Tech Support;\n", "test.conf:2:" },
+    { "[Group a]\nName=A\\q\\\n", "test.conf:2:" },
+    { "[Group a]\n\nDescription=ends in \\\n", "test.conf:3:" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

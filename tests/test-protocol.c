@@ -129,6 +129,35 @@ test_iq_error (void)
   g_assert_nonnull (ea_stanza_child (e, "service-unavailable", EA_NS_STANZAS));
 }
 
+static void
+test_query_checks (void)
+{
+  struct { const char *text; gboolean ok; } cases[] = {
+    { "{'summary': <'Customer cannot log in'>}", TRUE },
+    { "{'summary': <'x'>, 'channel': <'phone'>, 'details': <'long\ntext'>}", TRUE },
+    { "{'channel': <'phone'>}", FALSE },
+    { "{'summary': <''>}", FALSE },
+    { "{'summary': <'   '>}", FALSE },
+    { "{'summary': <'two\nlines'>}", FALSE },
+    { "{'summary': <42>}", FALSE },
+    { "{'summary': <'x'>, 'colour': <'red'>}", FALSE },
+    /* A repeated key: the checked copy and the used copy could differ. */
+    { "{'summary': <''>, 'summary': <'valid'>}", FALSE },
+    { "{'summary': <'valid'>, 'summary': <'valid'>}", FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GVariant) q = g_variant_ref_sink (g_variant_new_parsed (cases[i].text));
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("%s", cases[i].text);
+      g_assert_cmpint (ea_query_is_valid (q, &error), ==, cases[i].ok);
+      if (!cases[i].ok)
+        g_assert_nonnull (error);
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -143,6 +172,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/protocol/presence/round-trip", test_presence_round_trip);
   g_test_add_func ("/protocol/caps", test_caps);
   g_test_add_func ("/protocol/iq-error", test_iq_error);
+  g_test_add_func ("/protocol/query-checks", test_query_checks);
 
   ret = g_test_run ();
   xmpp_ctx_free (ctx);

@@ -207,6 +207,7 @@ class Demo(RoutingTest):
     harness's own set-up, clean-up and log printing apply."""
 
     TMP_PREFIX = "ea-demo-"
+    XMPP_SERVER = "prosody"
 
     def __init__(self, options):
         super().__init__("runTest")

@@ -56,10 +56,30 @@ class Xvfb:
         self.process = None
         self.display = None
 
+    @staticmethod
+    def _taken(number):
+        """Whether display :number is in use. A lock whose process is gone
+        (an Xvfb that was killed) is stale: it and its socket are removed."""
+        lock = "/tmp/.X%d-lock" % number
+        sock = "/tmp/.X11-unix/X%d" % number
+        if not os.path.exists(lock):
+            return os.path.exists(sock)
+        try:
+            pid = int(open(lock).read().strip())
+            os.kill(pid, 0)
+            return True
+        except (ValueError, OSError):
+            pass
+        for path in (lock, sock):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        return False
+
     def start(self, timeout=10):
         for number in range(90, 300):
-            if (os.path.exists("/tmp/.X%d-lock" % number)
-                    or os.path.exists("/tmp/.X11-unix/X%d" % number)):
+            if self._taken(number):
                 continue
             log = os.path.join(self.tmpdir, "xvfb-%d.log" % number)
             process = Process(["Xvfb", ":%d" % number, "-screen", "0", "1280x800x24",
