@@ -26,6 +26,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -100,6 +101,7 @@ struct _EaXmpp {
   GQueue *inbox;
   guint inbox_pos;
   guint drain_id;
+  guint drained;        /* stanzas handled since the inbox was last empty */
 
   Worker *worker;
 };
@@ -1245,6 +1247,7 @@ drain_cb (gpointer data)
         {
           while (self->inbox_pos < ev->stanzas->len && ev->generation == self->generation)
             {
+              self->drained++;
               handle_stanza (self, g_ptr_array_index (ev->stanzas, self->inbox_pos++));
               if (g_get_monotonic_time () - start > DRAIN_SLICE_US &&
                   self->inbox_pos < ev->stanzas->len)
@@ -1271,6 +1274,13 @@ drain_cb (gpointer data)
         }
     }
   self->drain_id = 0;
+#ifdef __GLIBC__
+  /* After a burst (a big roster, a storm of presence) give the memory its
+   * stanzas took back to the system instead of keeping it in the heap. */
+  if (self->drained > 1000)
+    malloc_trim (0);
+#endif
+  self->drained = 0;
   g_object_unref (self);
   return G_SOURCE_REMOVE;
 }
