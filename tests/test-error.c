@@ -107,6 +107,10 @@ test_over_the_bus (void)
     }
 
   g_dbus_connection_unregister_object (server, id);
+  /* Closed before the bus goes, so g_test_dbus_down() has nothing to wait
+   * for. */
+  g_dbus_connection_close_sync (server, NULL, NULL);
+  g_dbus_connection_close_sync (client, NULL, NULL);
   g_clear_object (&server);
   g_clear_object (&client);
   g_test_dbus_down (bus);
