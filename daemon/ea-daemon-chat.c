@@ -695,7 +695,15 @@ stored_incoming_cb (GError *error, gpointer data)
       return;
     }
   self->log_full_warned = FALSE;
-  /* The receipt says "we have it": only once it is in the log. */
+  /* Shown and acknowledged once it is in the log: what the user saw is
+   * never missing from it after a crash. */
+  {
+    EaSession *s = ea_daemon_session_lookup (self, in->session_id);
+
+    if (s != NULL && s->iface != NULL)
+      ea_expert_assist_session_emit_message_received (s->iface, in->id, in->time, in->sender,
+                                                      in->text);
+  }
   if (in->receipt_to != NULL)
     send_receipt (self, in->receipt_to, in->id);
   incoming_free (in);
@@ -759,9 +767,6 @@ receive_text (EaSession *s, xmpp_stanza_t *stanza, const char *sender, const cha
   m.sender = in->sender;
   m.text = body;
   m.outgoing = FALSE;
-  /* Shown at once; acknowledged once logged. */
-  ea_expert_assist_session_emit_message_received (s->iface, in->id, in->time, in->sender,
-                                                  in->text);
   if (self->store != NULL)
     ea_store_put_message (self->store, &m, stored_incoming_cb, in);
   else
