@@ -137,7 +137,6 @@ void         ea_daemon_redirect_kept          (EaDaemon   *self,
 /* ea-daemon-agent.c */
 void         ea_daemon_agent_init             (EaDaemon   *self);
 void         ea_daemon_agent_dispose          (EaDaemon   *self);
-void         ea_daemon_agent_export           (EaDaemon   *self);
 gboolean     ea_daemon_agent_handle_stanza    (EaDaemon      *self,
                                                xmpp_stanza_t *stanza);
 void         ea_daemon_agent_session_started  (EaDaemon   *self,
@@ -154,12 +153,6 @@ gboolean     ea_daemon_agent_request_help     (EaDaemon              *self,
                                                GVariant              *options);
 gboolean     ea_daemon_agent_forget           (EaDaemon   *self,
                                                const char *id);
-EaRoom      *ea_daemon_room_lookup            (EaDaemon   *self,
-                                               const char *room);
-const char  *ea_room_real_jid                 (EaRoom     *room,
-                                               const char *nick);
-gboolean     ea_room_is_joined                (EaRoom     *room);
-const char  *ea_room_session                  (EaRoom     *room);
 
 /* ea-daemon-expert.c */
 void         ea_daemon_expert_init            (EaDaemon   *self);

@@ -47,6 +47,12 @@ void         ea_daemon_room_add_member        (EaDaemon         *self,
                                                EaRoomMemberDone  done,
                                                gpointer          user_data);
 
+EaRoom      *ea_daemon_room_lookup            (EaDaemon    *self,
+                                               const char  *address);
+const char  *ea_room_real_jid                 (EaRoom      *room,
+                                               const char  *nick);
+gboolean     ea_room_is_joined                (EaRoom      *room);
+const char  *ea_room_session                  (EaRoom      *room);
 const char  *ea_room_get_address              (EaRoom      *room);
 EaRoomState  ea_room_get_state                (EaRoom      *room);
 const char  *ea_room_get_error                (EaRoom      *room);
