@@ -671,9 +671,13 @@ ea_directory_parse (const char  *data,
                 continue;
               if (p[1] == '\0' || strchr ("sntr\\;", p[1]) == NULL)
                 {
+                  /* Quote the whole character after the backslash, never
+                   * one byte of it: the message must stay UTF-8. */
+                  int n = p[1] ? (int) (g_utf8_next_char (p + 1) - (p + 1)) : 0;
+
                   fail_at (&c, sections[i], keys[j],
-                           _("“\\%c” is not an escape: use \\s, \\n, \\t, \\r, \\\\ or \\;"),
-                           p[1] ? p[1] : ' ');
+                           _("“\\%.*s” is not an escape: use \\s, \\n, \\t, \\r, \\\\ or \\;"),
+                           n, p + 1);
                   g_set_error_literal (error, EA_ERROR, EA_ERROR_INVALID_ARGS, c.message);
                   g_free (c.message);
                   return FALSE;

@@ -175,6 +175,8 @@ test_semantic_errors (void)
     { "[Agent carol@example.org]\nGroups=billing;Tech Support;\n", "test.conf:2:" },
     { "[Group a]\nName=A\\q\\\n", "test.conf:2:" },
     { "[Group a]\n\nDescription=ends in \\\n", "test.conf:3:" },
+    /* A backslash before a character of several bytes quotes all of it. */
+    { "[Group a]\nName=caf\\\u00e9\n", "test.conf:2: [Group a] Name: “\\\u00e9”" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -182,6 +184,7 @@ test_semantic_errors (void)
       g_autofree char *msg = parse_error (cases[i].text);
 
       g_test_message ("%s", msg);
+      g_assert_true (g_utf8_validate (msg, -1, NULL));
       g_assert_nonnull (strstr (msg, cases[i].where));
     }
 }
