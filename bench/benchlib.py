@@ -17,15 +17,9 @@ sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "integration"))
 import harness  # noqa: E402
 from harness import (BUS_NAME, OFFER_IFACE, REQUEST_IFACE, ROOT_IFACE,  # noqa: E402,F401
                      SESSION_IFACE, Desktop, Process, Prosody, wait_for)
+from routing import DOMAIN, jid, vardict  # noqa: E402,F401
 
 from gi.repository import Gio, GLib  # noqa: E402
-
-DOMAIN = "example.org"
-
-
-def jid(user):
-    return "%s@%s" % (user, DOMAIN)
-
 
 def password(user):
     return "%s-secret" % user
@@ -48,22 +42,6 @@ def percentile(values, p):
     lo = int(k)
     hi = min(lo + 1, len(s) - 1)
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
-def vardict(d):
-    out = {}
-    for key, value in d.items():
-        if isinstance(value, GLib.Variant):
-            out[key] = value
-        elif isinstance(value, bool):
-            out[key] = GLib.Variant("b", value)
-        elif isinstance(value, int):
-            out[key] = GLib.Variant("u", value)
-        elif isinstance(value, (list, tuple)):
-            out[key] = GLib.Variant("as", list(value))
-        else:
-            out[key] = GLib.Variant("s", value)
-    return out
 
 
 def new_id():
