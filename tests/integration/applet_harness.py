@@ -49,51 +49,41 @@ def screenshot_dir(lang):
 
 
 class Xvfb:
-    """A virtual X server on the first free display from :90 on."""
+    """A virtual X server on a display it picks itself.
+
+    With -displayfd, Xvfb takes the first free display (its lock file is
+    created exclusively, stale ones are cleared) and prints the number once
+    it listens. Choosing the number here instead raced with tests started
+    side by side: two could end up on one server, and the second lost its
+    display when the first test stopped it.
+    """
 
     def __init__(self, tmpdir):
         self.tmpdir = tmpdir
         self.process = None
         self.display = None
 
-    @staticmethod
-    def _taken(number):
-        """Whether display :number is in use. A lock whose process is gone
-        (an Xvfb that was killed) is stale: it and its socket are removed."""
-        lock = "/tmp/.X%d-lock" % number
-        sock = "/tmp/.X11-unix/X%d" % number
-        if not os.path.exists(lock):
-            return os.path.exists(sock)
-        try:
-            pid = int(open(lock).read().strip())
-            os.kill(pid, 0)
-            return True
-        except (ValueError, OSError):
-            pass
-        for path in (lock, sock):
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-        return False
-
     def start(self, timeout=10):
-        for number in range(90, 300):
-            if self._taken(number):
-                continue
-            log = os.path.join(self.tmpdir, "xvfb-%d.log" % number)
-            process = Process(["Xvfb", ":%d" % number, "-screen", "0", "1280x800x24",
-                               "-nolisten", "tcp", "-noreset"], log, name="Xvfb")
-            socket_path = "/tmp/.X11-unix/X%d" % number
-            # Another test may have taken the display in the meantime: Xvfb
-            # then exits, and the next number is tried.
-            wait_for(lambda: os.path.exists(socket_path) or not process.running, timeout,
-                     "Xvfb :%d to listen" % number)
-            if process.running:
-                self.process = process
-                self.display = ":%d" % number
-                return self.display
-        raise AssertionError("no free X display for Xvfb")
+        log = os.path.join(self.tmpdir, "xvfb.log")
+        process = Process(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24",
+                           "-nolisten", "tcp", "-noreset"], log, stdout_pipe=True, name="Xvfb")
+        stream = Gio.DataInputStream.new(process.proc.get_stdout_pipe())
+        answer = []
+        stream.read_line_async(GLib.PRIORITY_DEFAULT, None,
+                               lambda s, result: answer.append(s.read_line_finish_utf8(result)[0]))
+        try:
+            wait_for(lambda: answer, timeout, "Xvfb to pick a display and listen")
+        except AssertionError:
+            process.kill()
+            raise
+        number = (answer[0] or "").strip()
+        if not number.isdigit():
+            process.kill()
+            raise AssertionError("Xvfb did not start (%s); log:\n%s"
+                                 % (describe_status(process.status), read_text(log)))
+        self.process = process
+        self.display = ":" + number
+        return self.display
 
     def stop(self):
         if self.process is not None:
